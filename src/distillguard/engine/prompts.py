@@ -1,0 +1,133 @@
+"""Per-prompt signals, computed once per distinct prompt and cached.
+
+Real traffic repeats prompts (retries, templates, viral prompts, campaigns
+sending one dataset through many accounts), so each step analyses only the
+prompts it has not seen before, then maps every event to its prompt's row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+
+from distillguard.signals.text import FingerprintIndex, analyze_prompts
+from distillguard.signals.wrappers import WrapperIndex
+
+_SAMPLE_CAP = 200_000
+
+
+class _Column:
+    """A growable numpy column."""
+
+    def __init__(self, dtype: type) -> None:
+        self.data = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.size + len(values)
+        if need > len(self.data):
+            grown = np.zeros(max(need, 2 * len(self.data)), dtype=self.data.dtype)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : need] = values
+        self.size = need
+
+    def view(self) -> np.ndarray:
+        return self.data[: self.size]
+
+
+class PromptCache:
+    """Maps prompt texts to their signals: normalised hash, near-duplicate
+    cluster, wrapper, reasoning elicitation, capability area, language."""
+
+    def __init__(self) -> None:
+        self._row: dict[int, int] = {}
+        self.fingerprints = FingerprintIndex()
+        self.wrappers = WrapperIndex()
+        self.norm_hash = _Column(np.uint64)
+        self.cluster = _Column(np.uint64)
+        self.wrapper = _Column(np.uint64)
+        self.elicit = _Column(np.float32)
+        self.area_code = _Column(np.int16)
+        self.lang_code = _Column(np.int16)
+        self.kind_code = _Column(np.int16)
+        self.areas: list[str] = []
+        self.langs: list[str] = []
+        self.kinds: list[str | None] = [None]
+        self.samples: dict[int, str] = {}
+
+    @property
+    def size(self) -> int:
+        return self.norm_hash.size
+
+    def lookup(self, prompts: pa.ChunkedArray | pa.Array) -> pa.Table:
+        """Signals of each prompt, one row per input, analysing new prompts."""
+        arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
+        uniq = pc.unique(arr)
+        index = pc.index_in(arr, value_set=uniq).to_numpy(zero_copy_only=False)
+        texts: list[str] = uniq.to_pylist()
+        rows = self._rows_for(texts)
+        per_event = rows[index]
+        return pa.table(
+            {
+                "norm_hash": self.norm_hash.view()[per_event],
+                "cluster": self.cluster.view()[per_event],
+                "wrapper": self.wrapper.view()[per_event],
+                "elicit": self.elicit.view()[per_event],
+                "elicit_kind": _decode(self.kind_code.view()[per_event], self.kinds),
+                "area": _decode(self.area_code.view()[per_event], self.areas),
+                "lang": _decode(self.lang_code.view()[per_event], self.langs),
+            }
+        )
+
+    def sample(self, norm_hash: int) -> str | None:
+        """One prompt text of this normalised hash, if kept."""
+        return self.samples.get(norm_hash)
+
+    def _rows_for(self, texts: list[str]) -> np.ndarray:
+        hashes = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts]
+        rows = np.fromiter((self._row.get(h, -1) for h in hashes), dtype=np.int64, count=len(texts))
+        new = np.flatnonzero(rows < 0)
+        if len(new):
+            # One text may appear twice among new ones only if hashes collide; keep first.
+            new_texts = [texts[i] for i in new]
+            base = self.size
+            self._analyse(new_texts)
+            for offset, i in enumerate(new):
+                self._row.setdefault(hashes[i], base + offset)
+            rows[new] = [self._row[hashes[i]] for i in new]
+        return rows
+
+    def _analyse(self, texts: list[str]) -> None:
+        sig = analyze_prompts(texts)
+        norm = sig.column("norm_hash").to_numpy()
+        flat = sig.column("bands").combine_chunks().flatten().to_numpy()
+        bands = np.ascontiguousarray(flat, dtype=np.uint64).reshape(len(texts), -1)
+        self.norm_hash.extend(norm)
+        self.cluster.extend(self.fingerprints.add(norm, bands))
+        self.wrapper.extend(self.wrappers.add(texts, norm))
+        self.elicit.extend(sig.column("elicit").to_numpy(zero_copy_only=False))
+        self.kind_code.extend(_encode(sig.column("elicit_kind").to_pylist(), self.kinds))
+        self.area_code.extend(_encode(sig.column("area").to_pylist(), self.areas))
+        self.lang_code.extend(_encode(sig.column("lang").to_pylist(), self.langs))
+        if len(self.samples) < _SAMPLE_CAP:
+            for h, text in zip(norm.tolist(), texts, strict=True):
+                self.samples.setdefault(h, text[:2000])
+
+
+def _encode(values: list[str | None], vocab: list[str | None]) -> np.ndarray:
+    index = {v: i for i, v in enumerate(vocab)}
+    out = np.empty(len(values), dtype=np.int16)
+    for i, v in enumerate(values):
+        code = index.get(v)
+        if code is None:
+            code = index[v] = len(vocab)
+            vocab.append(v)
+        out[i] = code
+    return out
+
+
+def _decode(codes: np.ndarray, vocab: list[str | None]) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int16()), pa.array(vocab, pa.string()))

@@ -1,0 +1,439 @@
+"""Carried-forward detection state.
+
+Detection never rescans history. Each step (the whole input for ``scan``, a
+window of event time for ``replay``) is reduced to
+
+* per-account sums (``acct``): counts, token sums, inter-arrival moments, …
+* the account–key incidence table (``acct_key``): which account used which
+  prompt, near-duplicate cluster, wrapper, network, client, model, hour, …
+* distinct counts per account and family (``acct_distinct``) and the number
+  of accounts behind each key (``key_pop``), kept up to date from the
+  incidence rows the step adds,
+
+and merged into the tables below with ``INSERT … ON CONFLICT``. The cost of a
+step is linear in its events plus one probe of the incidence table. Prompt
+signals are computed once per distinct prompt and cached.
+
+All tables live in one embedded DuckDB database; detectors read them through
+:class:`DetectionContext` with SQL, so the same queries can run on Spark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.engine.prompts import PromptCache
+
+#: Families of the incidence table, each a column of the per-event signal table.
+EVENT_KEY_FAMILIES: tuple[str, ...] = (
+    "prompt",
+    "cluster",
+    "wrapper",
+    "ip",
+    "net",
+    "asn",
+    "client",
+    "model",
+    "area",
+    "hour",
+    "ehour",
+    "params",
+    "apikey",
+)
+#: Families filled once from the account side table.
+ACCOUNT_KEY_FAMILIES: tuple[str, ...] = ("payment", "email", "signup", "entity")
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS acct (
+    account_id VARCHAR PRIMARY KEY,
+    n BIGINT, first_ts DOUBLE, last_ts DOUBLE,
+    in_tok BIGINT, out_tok BIGINT, reas_tok BIGINT,
+    n_multi BIGINT, n_elicit BIGINT, sum_elicit DOUBLE, n_elicit_strong BIGINT,
+    n_hosting BIGINT, n_err BIGINT, n_new_model BIGINT,
+    dt_n BIGINT, dt_sum DOUBLE, dt_sumsq DOUBLE, dt_short BIGINT, dt_regular BIGINT,
+    last_dt DOUBLE,
+    temp_n BIGINT, temp_sum DOUBLE, temp_sumsq DOUBLE, mt_n BIGINT, mt_sum DOUBLE
+);
+CREATE TABLE IF NOT EXISTS acct_key (
+    account_id VARCHAR, family VARCHAR, key VARCHAR,
+    n BIGINT, first_ts DOUBLE, last_ts DOUBLE,
+    PRIMARY KEY (account_id, family, key)
+);
+CREATE TABLE IF NOT EXISTS acct_distinct (
+    account_id VARCHAR, family VARCHAR, d BIGINT,
+    PRIMARY KEY (account_id, family)
+);
+CREATE TABLE IF NOT EXISTS key_pop (
+    family VARCHAR, key VARCHAR, n_accounts BIGINT, n BIGINT, first_ts DOUBLE,
+    PRIMARY KEY (family, key)
+);
+CREATE TABLE IF NOT EXISTS model_seen (model VARCHAR PRIMARY KEY, first_ts DOUBLE);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id VARCHAR PRIMARY KEY, created_at DOUBLE, email_domain VARCHAR,
+    payment_fingerprint VARCHAR, declared_country VARCHAR, org_name VARCHAR,
+    parent_entity VARCHAR, tier VARCHAR, verified BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v DOUBLE);
+"""
+
+#: A model first seen this long after the observation started counts as new.
+NEW_MODEL_GRACE_S = 24 * 3600.0
+#: The window after a model's first appearance in which traffic counts as a pivot.
+PIVOT_WINDOW_S = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class StepStats:
+    events: int
+    new_prompts: int
+    accounts: int
+
+
+class DetectionContext:
+    """What a detector sees: the state database, the prompt cache and the
+    current event time. The feature table is computed once per context."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, now: float, prompts: PromptCache) -> None:
+        self.con = con
+        self.now = now
+        self.prompts = prompts
+        self._features: pa.Table | None = None
+
+    def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
+        return self.con.execute(query, params or []).fetch_arrow_table()
+
+    @property
+    def features(self) -> pa.Table:
+        """The per-account feature table (see ``FEATURES_SQL``)."""
+        if self._features is None:
+            self._features = self.sql("SELECT * FROM features ORDER BY account_id")
+        return self._features
+
+    @property
+    def n_accounts(self) -> int:
+        return self.features.num_rows
+
+
+class DetectionState:
+    """Per-account and cross-account state, updated one step at a time."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.con = con if con is not None else duckdb.connect()
+        self.con.execute(_SCHEMA_SQL)
+        self.con.execute(FEATURES_SQL)
+        self.prompts = PromptCache()
+        self.events = 0
+        self.start_ts: float | None = None
+        self.now = 0.0
+
+    # -- account side table -------------------------------------------------
+    def load_accounts(self, accounts: pa.Table) -> None:
+        """Add the account side table and its linking keys (payment, e-mail
+        domain, sign-up burst, owning entity)."""
+        self.con.register("_acc_in", accounts)
+        self.con.execute(
+            """
+            INSERT INTO accounts
+            SELECT account_id, epoch_us(created_at) / 1e6, lower(email_domain),
+                   payment_fingerprint, upper(declared_country), org_name,
+                   parent_entity, tier, verified
+            FROM _acc_in
+            QUALIFY row_number() OVER (PARTITION BY account_id) = 1
+            ON CONFLICT DO NOTHING
+            """
+        )
+        self.con.unregister("_acc_in")
+        # Sign-up bursts: accounts created in the same 10-minute bucket.
+        self.con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _acc_keys AS
+            SELECT account_id, 'payment' AS family, payment_fingerprint AS key FROM accounts
+                WHERE payment_fingerprint IS NOT NULL AND payment_fingerprint <> ''
+            UNION ALL SELECT account_id, 'email', email_domain FROM accounts
+                WHERE email_domain IS NOT NULL AND email_domain <> ''
+            UNION ALL SELECT account_id, 'signup', CAST(floor(created_at / 600) AS VARCHAR)
+                FROM accounts WHERE created_at IS NOT NULL
+            UNION ALL SELECT account_id, 'entity', parent_entity FROM accounts
+                WHERE parent_entity IS NOT NULL AND parent_entity <> ''
+            """
+        )
+        self._merge_keys("_acc_keys", with_ts=False)
+
+    # -- one step -------------------------------------------------------------
+    def update(self, events: pa.Table) -> StepStats:
+        """Merge one step of events (``EVENT_SCHEMA``, any order) into the state."""
+        if events.num_rows == 0:
+            return StepStats(0, 0, 0)
+        before = self.prompts.size
+        sig = self._signal_table(events)
+        self.con.register("_sig", sig)
+        try:
+            self._merge_models()
+            self._merge_acct()
+            self.con.execute(_EVENT_KEYS_SQL)
+            self._merge_keys("_step_keys", with_ts=True)
+        finally:
+            self.con.unregister("_sig")
+        self.events += events.num_rows
+        step_max = float(pc.max(sig.column("t")).as_py())
+        step_min = float(pc.min(sig.column("t")).as_py())
+        self.start_ts = step_min if self.start_ts is None else min(self.start_ts, step_min)
+        self.now = max(self.now, step_max)
+        n_acc = len(pc.unique(events.column("account_id")))
+        return StepStats(events.num_rows, self.prompts.size - before, n_acc)
+
+    def context(self, now: float | None = None) -> DetectionContext:
+        return DetectionContext(self.con, self.now if now is None else now, self.prompts)
+
+    # -- internals --------------------------------------------------------------
+    def _signal_table(self, ev: pa.Table) -> pa.Table:
+        """Per-event signals: the event's own fields plus its prompt's signals."""
+        sig = self.prompts.lookup(ev.column("prompt"))
+        t = pc.divide(pc.cast(pc.cast(ev.column("ts"), pa.int64()), pa.float64()), 1e6)
+        cols = {
+            "account_id": ev.column("account_id"),
+            "t": t,
+            "api_key_id": ev.column("api_key_id"),
+            "ip": ev.column("ip"),
+            "asn": ev.column("asn"),
+            "hosting": ev.column("hosting"),
+            "user_agent": ev.column("user_agent"),
+            "tls_fingerprint": ev.column("tls_fingerprint"),
+            "model": ev.column("model"),
+            "user_turns": ev.column("user_turns"),
+            "temperature": ev.column("temperature"),
+            "top_p": ev.column("top_p"),
+            "max_tokens": ev.column("max_tokens"),
+            "reasoning_effort": ev.column("reasoning_effort"),
+            "input_tokens": ev.column("input_tokens"),
+            "output_tokens": ev.column("output_tokens"),
+            "reasoning_tokens": ev.column("reasoning_tokens"),
+            "status": ev.column("status"),
+        }
+        for name in sig.column_names:
+            cols[name] = sig.column(name)
+        return pa.table(cols)
+
+    def _merge_models(self) -> None:
+        self.con.execute(
+            """
+            INSERT INTO model_seen SELECT model, min(t) FROM _sig
+            WHERE model IS NOT NULL GROUP BY model
+            ON CONFLICT DO UPDATE SET first_ts = least(first_ts, EXCLUDED.first_ts)
+            """
+        )
+        if self.start_ts is None:
+            self.con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('start_ts', (SELECT min(t) FROM _sig))"
+            )
+
+    def _merge_acct(self) -> None:
+        self.con.execute(_ACCT_STEP_SQL, [NEW_MODEL_GRACE_S, PIVOT_WINDOW_S])
+
+    def _merge_keys(self, table: str, *, with_ts: bool) -> None:
+        """Merge step keys ``(account_id, family, key[, t])`` into the incidence
+        tables, counting keys new to an account into the distinct counts and
+        accounts new to a key into its popularity."""
+        agg = (
+            "count(*) AS n, min(t) AS first_ts, max(t) AS last_ts"
+            if with_ts
+            else "count(*) AS n, NULL::DOUBLE AS first_ts, NULL::DOUBLE AS last_ts"
+        )
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _k AS
+            SELECT account_id, family, key, {agg}
+            FROM {table} WHERE key IS NOT NULL GROUP BY ALL;
+            CREATE OR REPLACE TEMP TABLE _k_new AS
+            SELECT k.* FROM _k k ANTI JOIN acct_key a USING (account_id, family, key);
+            INSERT INTO acct_distinct
+            SELECT account_id, family, count(*) FROM _k_new GROUP BY ALL
+            ON CONFLICT DO UPDATE SET d = d + EXCLUDED.d;
+            INSERT INTO key_pop
+            SELECT family, key, count(*), sum(n), min(first_ts) FROM _k_new GROUP BY ALL
+            ON CONFLICT DO UPDATE SET n_accounts = n_accounts + EXCLUDED.n_accounts;
+            UPDATE key_pop SET n = key_pop.n + s.n FROM (
+                SELECT family, key, sum(n) AS n FROM _k ANTI JOIN _k_new
+                USING (account_id, family, key) GROUP BY ALL
+            ) s WHERE key_pop.family = s.family AND key_pop.key = s.key;
+            INSERT INTO acct_key SELECT * FROM _k
+            ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n,
+                last_ts = greatest(last_ts, EXCLUDED.last_ts);
+            """
+        )
+
+
+def hours(seconds: np.ndarray) -> np.ndarray:
+    return seconds / 3600.0
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds to an RFC 3339 UTC string."""
+    if ts is None:
+        return None
+    return datetime.utcfromtimestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Per-account sums of one step, merged into ``acct``. Inter-arrival times
+# continue across steps through the carried ``last_ts`` and ``last_dt``.
+_ACCT_STEP_SQL = """
+WITH s AS (
+    SELECT _sig.*, a.last_ts AS prev_ts, a.last_dt AS prev_dt,
+           m.first_ts AS model_first,
+           (SELECT v FROM meta WHERE k = 'start_ts') AS obs_start
+    FROM _sig
+    LEFT JOIN acct a USING (account_id)
+    LEFT JOIN model_seen m USING (model)
+), d AS (
+    SELECT *,
+        t - coalesce(lag(t) OVER w, prev_ts) AS dt
+    FROM s WINDOW w AS (PARTITION BY account_id ORDER BY t)
+), d2 AS (
+    SELECT *, coalesce(lag(dt) OVER w, prev_dt) AS pdt
+    FROM d WINDOW w AS (PARTITION BY account_id ORDER BY t)
+), step AS (
+    SELECT account_id,
+        count(*) AS n, min(t) AS first_ts, max(t) AS last_ts,
+        coalesce(sum(input_tokens), 0) AS in_tok,
+        coalesce(sum(output_tokens), 0) AS out_tok,
+        coalesce(sum(reasoning_tokens), 0) AS reas_tok,
+        count(*) FILTER (WHERE user_turns > 1) AS n_multi,
+        count(*) FILTER (WHERE elicit >= 0.5) AS n_elicit,
+        coalesce(sum(elicit), 0) AS sum_elicit,
+        count(*) FILTER (WHERE elicit >= 0.8) AS n_elicit_strong,
+        count(*) FILTER (WHERE hosting) AS n_hosting,
+        count(*) FILTER (WHERE status >= 400) AS n_err,
+        count(*) FILTER (WHERE model_first - obs_start > ? AND t - model_first < ?)
+            AS n_new_model,
+        count(dt) AS dt_n, coalesce(sum(dt), 0) AS dt_sum,
+        coalesce(sum(dt * dt), 0) AS dt_sumsq,
+        count(*) FILTER (WHERE dt < 1.0) AS dt_short,
+        count(*) FILTER (WHERE abs(dt - pdt) <= 0.1 * greatest(pdt, 0.5)) AS dt_regular,
+        arg_max(dt, t) AS last_dt,
+        count(temperature) AS temp_n, coalesce(sum(temperature), 0) AS temp_sum,
+        coalesce(sum(temperature * temperature), 0) AS temp_sumsq,
+        count(max_tokens) AS mt_n, coalesce(sum(max_tokens), 0) AS mt_sum
+    FROM d2 GROUP BY account_id
+)
+INSERT INTO acct SELECT * FROM step
+ON CONFLICT DO UPDATE SET
+    n = n + EXCLUDED.n,
+    first_ts = least(first_ts, EXCLUDED.first_ts),
+    last_ts = greatest(last_ts, EXCLUDED.last_ts),
+    in_tok = in_tok + EXCLUDED.in_tok,
+    out_tok = out_tok + EXCLUDED.out_tok,
+    reas_tok = reas_tok + EXCLUDED.reas_tok,
+    n_multi = n_multi + EXCLUDED.n_multi,
+    n_elicit = n_elicit + EXCLUDED.n_elicit,
+    sum_elicit = sum_elicit + EXCLUDED.sum_elicit,
+    n_elicit_strong = n_elicit_strong + EXCLUDED.n_elicit_strong,
+    n_hosting = n_hosting + EXCLUDED.n_hosting,
+    n_err = n_err + EXCLUDED.n_err,
+    n_new_model = n_new_model + EXCLUDED.n_new_model,
+    dt_n = dt_n + EXCLUDED.dt_n,
+    dt_sum = dt_sum + EXCLUDED.dt_sum,
+    dt_sumsq = dt_sumsq + EXCLUDED.dt_sumsq,
+    dt_short = dt_short + EXCLUDED.dt_short,
+    dt_regular = dt_regular + EXCLUDED.dt_regular,
+    last_dt = coalesce(EXCLUDED.last_dt, last_dt),
+    temp_n = temp_n + EXCLUDED.temp_n,
+    temp_sum = temp_sum + EXCLUDED.temp_sum,
+    temp_sumsq = temp_sumsq + EXCLUDED.temp_sumsq,
+    mt_n = mt_n + EXCLUDED.mt_n,
+    mt_sum = mt_sum + EXCLUDED.mt_sum
+"""
+
+# The keys of each event, one row per (event, family).
+_EVENT_KEYS_SQL = """
+CREATE OR REPLACE TEMP TABLE _step_keys AS
+SELECT account_id, t, family, key FROM (
+    SELECT account_id, t,
+        CAST(norm_hash AS VARCHAR) AS prompt,
+        CAST(cluster AS VARCHAR) AS cluster,
+        CASE WHEN wrapper <> 0 THEN CAST(wrapper AS VARCHAR) END AS wrapper,
+        ip,
+        CASE
+            WHEN ip LIKE '%:%' THEN array_to_string(string_split(ip, ':')[1:3], ':') || '::/48'
+            WHEN ip IS NOT NULL THEN regexp_replace(ip, '\\.[0-9]+$', '.0/24')
+        END AS net,
+        CAST(asn AS VARCHAR) AS asn,
+        CASE WHEN user_agent IS NOT NULL OR tls_fingerprint IS NOT NULL
+            THEN coalesce(user_agent, '') || ' | ' || coalesce(tls_fingerprint, '') END AS client,
+        model,
+        area,
+        CAST(hour(to_timestamp(t)) AS VARCHAR) AS hour,
+        CAST(CAST(floor(t / 3600) AS BIGINT) AS VARCHAR) AS ehour,
+        coalesce(CAST(temperature AS VARCHAR), '-') || '|' || coalesce(CAST(top_p AS VARCHAR), '-')
+            || '|' || coalesce(CAST(max_tokens AS VARCHAR), '-') || '|'
+            || coalesce(reasoning_effort, '-') AS params,
+        api_key_id AS apikey
+    FROM _sig
+) UNPIVOT (key FOR family IN (
+    prompt, cluster, wrapper, ip, net, asn, client, model, area, hour, ehour, params, apikey
+))
+"""
+
+# Derived per-account features. Rates are per active hour so that a short
+# burst and a long campaign compare fairly.
+FEATURES_SQL = """
+CREATE OR REPLACE VIEW features AS
+WITH dist AS (
+    PIVOT (SELECT account_id, family, d FROM acct_distinct)
+    ON family IN ('prompt', 'cluster', 'wrapper', 'ip', 'net', 'asn', 'client', 'model',
+                  'area', 'hour', 'ehour', 'params', 'apikey')
+    USING sum(d) GROUP BY account_id
+)
+SELECT
+    a.account_id,
+    a.n,
+    a.first_ts,
+    a.last_ts,
+    greatest(coalesce(dist.ehour, 1), 1) AS active_hours,
+    a.n / greatest(coalesce(dist.ehour, 1), 1) AS req_per_active_hour,
+    (a.in_tok + a.out_tok) / greatest(coalesce(dist.ehour, 1), 1) AS tok_per_active_hour,
+    a.out_tok / greatest(a.in_tok, 1) AS out_in_ratio,
+    a.reas_tok / greatest(a.out_tok + a.reas_tok, 1) AS reasoning_share,
+    a.reas_tok AS reasoning_tokens,
+    a.n_multi / a.n AS multi_turn_share,
+    a.n_elicit / a.n AS elicit_share,
+    a.n_elicit_strong / a.n AS elicit_strong_share,
+    a.sum_elicit / a.n AS elicit_mean,
+    a.n_hosting / a.n AS hosting_share,
+    a.n_err / a.n AS error_share,
+    a.n_new_model / a.n AS new_model_share,
+    CASE WHEN a.dt_n >= 2 AND a.dt_sum > 0 THEN
+        sqrt(greatest(a.dt_sumsq / a.dt_n - pow(a.dt_sum / a.dt_n, 2), 0)) / (a.dt_sum / a.dt_n)
+    END AS dt_cv,
+    CASE WHEN a.dt_n > 0 THEN a.dt_sum / a.dt_n END AS dt_mean,
+    CASE WHEN a.dt_n > 0 THEN a.dt_short / a.dt_n END AS dt_short_share,
+    CASE WHEN a.dt_n > 1 THEN a.dt_regular / a.dt_n END AS dt_regular_share,
+    coalesce(dist.hour, 0) AS distinct_hours_of_day,
+    coalesce(dist.prompt, 0) / a.n AS prompt_diversity,
+    coalesce(dist.cluster, 0) / a.n AS cluster_diversity,
+    coalesce(dist.prompt, 0) AS distinct_prompts,
+    coalesce(dist.cluster, 0) AS distinct_clusters,
+    coalesce(dist.wrapper, 0) AS distinct_wrappers,
+    coalesce(dist.ip, 0) AS distinct_ips,
+    coalesce(dist.ip, 0) / a.n AS ip_churn,
+    coalesce(dist.net, 0) AS distinct_nets,
+    coalesce(dist.asn, 0) AS distinct_asns,
+    coalesce(dist.client, 0) AS distinct_clients,
+    coalesce(dist.params, 0) AS distinct_params,
+    coalesce(dist.model, 0) AS distinct_models,
+    coalesce(dist.area, 0) AS distinct_areas,
+    coalesce(dist.apikey, 0) AS distinct_keys,
+    CASE WHEN a.temp_n > 0 THEN a.temp_sum / a.temp_n END AS temperature_mean,
+    CASE WHEN a.mt_n > 0 THEN a.mt_sum / a.mt_n END AS max_tokens_mean,
+    (a.first_ts - acc.created_at) / 3600.0 AS account_age_at_first_use_h,
+    acc.tier, acc.verified, acc.email_domain, acc.payment_fingerprint,
+    acc.declared_country, acc.parent_entity, acc.org_name
+FROM acct a
+LEFT JOIN dist USING (account_id)
+LEFT JOIN accounts acc USING (account_id)
+"""
