@@ -1,0 +1,46 @@
+"""Shared wrappers: the same prompt template around varying content, across
+accounts."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from distillguard._types import Family
+from distillguard.detectors._util import key_groups
+from distillguard.detectors.base import Detector, Finding
+from distillguard.engine.state import DetectionContext
+from distillguard.signals.elicitation import elicitation
+
+
+class SharedWrapperDetector(Detector):
+    """One group finding per wrapper used by several accounts and by less than
+    ``max_share`` of all accounts. A wrapper that itself coerces reasoning
+    scores higher than an ordinary task template."""
+
+    name: ClassVar[str] = "shared_wrapper"
+    family: ClassVar[Family] = Family.CONTENT
+
+    def __init__(self, max_share: float = 0.5) -> None:
+        self.max_share = max_share
+
+    def detect(self, ctx: DetectionContext) -> list[Finding]:
+        cap = max(10, int(self.max_share * ctx.n_accounts))
+        groups = key_groups(ctx, "wrapper", 2, cap)
+        if not groups:
+            return []
+        texts = [ctx.prompts.wrappers.describe(int(key)) for key, _, _ in groups]
+        elicit, _ = elicitation(texts)
+        out = []
+        for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
+            score = 0.45 + 0.4 * float(e)
+            out.append(
+                Finding(
+                    self.name, self.family, tuple(accounts), round(score, 4),
+                    f"{len(accounts)} accounts wrap their prompts in one template: "
+                    f"\"{text[:120]}\"",
+                    {"wrapper": key, "template": text[:500], "accounts": len(accounts),
+                     "requests": int(n), "elicitation": float(e)},
+                    link=f"wrapper:{key}",
+                )
+            )
+        return out
