@@ -166,27 +166,44 @@ class DetectionState:
         self._merge_keys("_acc_keys", with_ts=False)
 
     # -- one step -------------------------------------------------------------
+    def signals(self, events: pa.Table) -> pa.Table:
+        """Per-event signals of a batch (``EVENT_SCHEMA``): the event's own
+        fields plus its prompt's signals, computed once per distinct prompt."""
+        return self._signal_table(events)
+
     def update(self, events: pa.Table) -> StepStats:
         """Merge one step of events (``EVENT_SCHEMA``, any order) into the state."""
         if events.num_rows == 0:
             return StepStats(0, 0, 0)
         before = self.prompts.size
-        sig = self._signal_table(events)
-        self.con.register("_sig", sig)
+        sig = self.signals(events)
+        self.con.register("_sig_in", sig)
         try:
-            self._merge_models()
-            self._merge_acct()
-            self.con.execute(_EVENT_KEYS_SQL)
-            self._merge_keys("_step_keys", with_ts=True)
+            self.merge("_sig_in")
         finally:
-            self.con.unregister("_sig")
-        self.events += events.num_rows
-        step_max = float(pc.max(sig.column("t")).as_py())
-        step_min = float(pc.min(sig.column("t")).as_py())
-        self.start_ts = step_min if self.start_ts is None else min(self.start_ts, step_min)
-        self.now = max(self.now, step_max)
+            self.con.unregister("_sig_in")
         n_acc = len(pc.unique(events.column("account_id")))
         return StepStats(events.num_rows, self.prompts.size - before, n_acc)
+
+    def merge(self, relation: str) -> None:
+        """Merge a table or view of per-event signals into the state."""
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _sig AS SELECT * FROM {relation}")
+        lo, hi, count = self.con.execute("SELECT min(t), max(t), count(*) FROM _sig").fetchone() or (
+            None,
+            None,
+            0,
+        )
+        if not count:
+            return
+        if self.start_ts is None:
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('start_ts', ?)", [lo])
+        self.start_ts = lo if self.start_ts is None else min(self.start_ts, lo)
+        self.now = max(self.now, hi)
+        self._merge_models()
+        self._merge_acct()
+        self.con.execute(_EVENT_KEYS_SQL)
+        self._merge_keys("_step_keys", with_ts=True)
+        self.events += int(count)
 
     def context(self, now: float | None = None) -> DetectionContext:
         return DetectionContext(self.con, self.now if now is None else now, self.prompts)
@@ -228,10 +245,6 @@ class DetectionState:
             ON CONFLICT DO UPDATE SET first_ts = least(first_ts, EXCLUDED.first_ts)
             """
         )
-        if self.start_ts is None:
-            self.con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('start_ts', (SELECT min(t) FROM _sig))"
-            )
 
     def _merge_acct(self) -> None:
         self.con.execute(_ACCT_STEP_SQL, [NEW_MODEL_GRACE_S, PIVOT_WINDOW_S])

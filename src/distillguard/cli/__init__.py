@@ -1,0 +1,178 @@
+"""The ``distillguard`` command line.
+
+Exit codes: 0 success, 2 invalid configuration or usage, 3 unreadable input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard.cli import render
+
+app = typer.Typer(
+    name="distillguard",
+    help="Detect and stop adversarial distillation campaigns in LLM API traffic.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+EventsArg = Annotated[list[Path], typer.Argument(help="Event files (JSONL[.gz], Parquet, CSV, OTLP JSON).")]
+AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Account side table.")]
+ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="Policy profile (YAML).")]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="jsonl, parquet, csv or otlp.")]
+LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels CSV to measure quality.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except DistillGuardError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(3) from exc
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[object]:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None, events=0)
+
+        def update(stage: str, done: int) -> None:
+            bar.update(task, description=f"{label}: {stage}", events=done)
+
+        yield update
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+
+@app.command()
+def scan(
+    events: EventsArg,
+    out: Annotated[Path, typer.Option("--out", help="Report JSON to write.")],
+    accounts: AccountsOpt = None,
+    profile: ProfileOpt = None,
+    html: Annotated[Path | None, typer.Option("--html", help="HTML report to write.")] = None,
+    fmt: FormatOpt = None,
+    labels: LabelsOpt = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Write rejected records (JSONL).")] = None,
+) -> None:
+    """Scan event files and write the report of every account and campaign."""
+    from distillguard.engine.scan import scan as run_scan
+    from distillguard.report.json_report import build_report
+    from distillguard.scoring import load_profile
+
+    with _errors():
+        prof = load_profile(profile)
+        t0 = time.perf_counter()
+        with _progress("scan") as update:
+            result = run_scan(events, accounts=accounts, profile=prof, fmt=fmt, progress=update)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - t0
+        report = build_report(result.summary, result.detection)
+        _write_json(out, report)
+        if rejects is not None:
+            _write_rejects(rejects, result.rejects)
+        console.print(render.ingest_table(result.summary))
+        console.print(render.actions_table(report))
+        console.print(render.campaigns_table(report))
+        console.print(render.accounts_table(report))
+        if labels is not None:
+            _print_evaluation(labels, result.detection)
+        if html is not None:
+            from distillguard.report.html import write_html
+
+            write_html(html, report, result)
+            console.print(f"HTML report: {html}")
+        rate = result.summary.lines / elapsed if elapsed > 0 else 0.0
+        console.print(f"Report: {out}  ({elapsed:.1f} s, {rate:,.0f} events/s)")
+
+
+@app.command()
+def replay(
+    events: EventsArg,
+    out: Annotated[Path, typer.Option("--out", help="Report JSON to write.")],
+    accounts: AccountsOpt = None,
+    profile: ProfileOpt = None,
+    step: Annotated[float, typer.Option("--step", help="Step length in minutes.")] = 15.0,
+    fmt: FormatOpt = None,
+    labels: LabelsOpt = None,
+) -> None:
+    """Online backtest: process events in time order, acting as detection would."""
+    from distillguard.engine.replay import replay as run_replay
+    from distillguard.report.json_report import build_report
+    from distillguard.scoring import load_profile
+
+    with _errors():
+        if step <= 0:
+            raise ConfigError("--step must be positive")
+        prof = load_profile(profile)
+        t0 = time.perf_counter()
+        with _progress("replay") as update:
+            result = run_replay(events, accounts=accounts, profile=prof, step_s=step * 60,
+                                fmt=fmt, progress=update)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - t0
+        report = build_report(result.summary, result.detection,
+                              first_action_at=result.first_action_at,
+                              detected_at=result.campaign_detected_at)
+        _write_json(out, report)
+        console.print(render.ingest_table(result.summary))
+        console.print(render.actions_table(report))
+        console.print(render.campaigns_table(report))
+        if labels is not None:
+            from distillguard.engine.evaluate import evaluate, read_labels
+
+            ev = evaluate(result.detection.actions,
+                          {a: s.score for a, s in result.detection.scores.accounts.items()},
+                          read_labels(labels), requests=result.requests,
+                          served_before_action=result.served_before_action)
+            render.print_all(console, render.evaluation_tables(ev, leakage=True))
+        console.print(f"Report: {out}  ({result.steps} steps, {elapsed:.1f} s)")
+
+
+def _print_evaluation(labels: Path, detection: object) -> None:
+    from distillguard.engine.detect import Detection
+    from distillguard.engine.evaluate import evaluate, read_labels
+
+    assert isinstance(detection, Detection)
+    scores = {a: s.score for a, s in detection.scores.accounts.items()}
+    ev = evaluate(detection.actions, scores, read_labels(labels))
+    render.print_all(console, render.evaluation_tables(ev))
+
+
+def _write_rejects(path: Path, rejects: object) -> None:
+    import pyarrow as pa
+
+    assert isinstance(rejects, pa.Table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        for row in rejects.to_pylist():
+            fh.write(orjson.dumps(row) + b"\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""One detection run over the current state: detectors → scores → actions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from distillguard._types import Action
+from distillguard.detectors import Detector, Finding, default_detectors
+from distillguard.detectors._util import column
+from distillguard.engine.state import DetectionState
+from distillguard.scoring import Profile, ScoreResult, score
+
+
+@dataclass(slots=True)
+class Detection:
+    """The outcome of one detection run."""
+
+    now: float
+    findings: list[Finding]
+    scores: ScoreResult
+    actions: dict[str, Action]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def detect(
+    state: DetectionState,
+    profile: Profile,
+    detectors: Sequence[Detector] | None = None,
+) -> Detection:
+    """Run every detector on ``state``, fuse, and decide an action per account."""
+    ctx = state.context()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    feats = ctx.features
+    timings["features"] = time.perf_counter() - t0
+    findings: list[Finding] = []
+    for det in detectors if detectors is not None else default_detectors():
+        t0 = time.perf_counter()
+        findings.extend(det.detect(ctx))
+        timings[f"detector:{det.name}"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ids = feats.column("account_id").to_pylist()
+    n = column(feats, "n")
+    first, last = column(feats, "first_ts"), column(feats, "last_ts")
+    requests = {a: int(k) for a, k in zip(ids, n, strict=True)}
+    span = {a: (float(f), float(la)) for a, f, la in zip(ids, first, last, strict=True)}
+    scores = score(findings, ids, requests, span)
+    entity = dict(zip(ids, feats.column("parent_entity").to_pylist(), strict=True))
+    campaigns = {c.campaign_id: c for c in scores.campaigns}
+    actions = {
+        a: profile.decide(s, campaigns.get(s.campaign_id or ""), entity.get(a))
+        for a, s in scores.accounts.items()
+    }
+    timings["scoring"] = time.perf_counter() - t0
+    return Detection(ctx.now, findings, scores, actions, timings)

@@ -1,0 +1,86 @@
+"""``scan``: one pass over a whole input, then one detection run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from distillguard.engine.detect import Detection, detect
+from distillguard.engine.state import DetectionState
+from distillguard.events import IngestSummary, read_accounts, read_events
+from distillguard.scoring import Profile, load_profile
+
+#: Called with (stage, events done so far).
+Progress = Callable[[str, int], None]
+
+
+@dataclass(slots=True)
+class ScanResult:
+    detection: Detection
+    summary: IngestSummary
+    rejects: pa.Table
+    account_rejects: pa.Table | None
+    state: DetectionState
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scan(
+    paths: Sequence[str | Path],
+    *,
+    accounts: str | Path | None = None,
+    profile: Profile | None = None,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+    database: str | Path | None = None,
+) -> ScanResult:
+    """Ingest ``paths``, compute signals batch by batch, merge them into the
+    detection state in one step, and run detection once."""
+    profile = profile or load_profile()
+    con = duckdb.connect(str(database) if database else ":memory:")
+    state = DetectionState(con)
+    timings: dict[str, float] = {"ingest": 0.0, "signals": 0.0}
+    account_rejects = None
+    if accounts is not None:
+        t0 = time.perf_counter()
+        table, account_rejects = read_accounts(accounts)
+        state.load_accounts(table)
+        timings["accounts"] = time.perf_counter() - t0
+    reader = read_events(paths, fmt=fmt)
+    con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM (SELECT 1) WHERE false")
+    first = True
+    done = 0
+    it = iter(reader)
+    while True:
+        t0 = time.perf_counter()
+        batch = next(it, None)
+        timings["ingest"] += time.perf_counter() - t0
+        if batch is None:
+            break
+        t0 = time.perf_counter()
+        sig = state.signals(pa.Table.from_batches([batch]))
+        con.register("_batch_sig", sig)
+        if first:
+            con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM _batch_sig")
+            first = False
+        else:
+            con.execute("INSERT INTO _sig_all SELECT * FROM _batch_sig")
+        con.unregister("_batch_sig")
+        timings["signals"] += time.perf_counter() - t0
+        done += batch.num_rows
+        if progress:
+            progress("signals", done)
+    t0 = time.perf_counter()
+    if not first:
+        state.merge("_sig_all")
+    con.execute("DROP TABLE IF EXISTS _sig_all")
+    timings["state"] = time.perf_counter() - t0
+    if progress:
+        progress("detect", done)
+    detection = detect(state, profile)
+    timings.update(detection.timings)
+    return ScanResult(detection, reader.summary, reader.rejects, account_rejects, state, timings)

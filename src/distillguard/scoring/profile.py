@@ -1,0 +1,111 @@
+"""Policy profiles: from scores and evidence to actions.
+
+A profile is YAML, validated strictly (an unknown key is an error), without
+I/O beyond reading the file. Rules are tried top-down; the first whose every
+condition holds gives the action. Allowlisted accounts and owning entities are
+always ``allow``.
+
+    name: default
+    rules:
+      - action: suspend
+        min_campaign_score: 0.8
+        min_families: 2
+        min_account_score: 0.8
+    allowlist:
+      accounts: [acct_eval_partner]
+      entities: [Example Evaluations Ltd]
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from distillguard._exceptions import ProfileError
+from distillguard._types import Action
+from distillguard.scoring.fuse import AccountScore, Campaign
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    action: Action
+    min_account_score: float = Field(0.0, ge=0.0, le=1.0)
+    min_campaign_score: float | None = Field(None, ge=0.0, le=1.0)
+    min_families: int = Field(0, ge=0, le=4)
+    min_campaign_accounts: int = Field(0, ge=0)
+    min_campaign_requests: int = Field(0, ge=0)
+
+
+class Allowlist(_Strict):
+    accounts: list[str] = []
+    entities: list[str] = []
+
+
+class Profile(_Strict):
+    name: str
+    description: str = ""
+    rules: list[Rule]
+    allowlist: Allowlist = Allowlist()
+
+    def decide(
+        self, acc: AccountScore, campaign: Campaign | None, entity: str | None = None
+    ) -> Action:
+        if acc.account_id in self.allowlist.accounts or (
+            entity is not None and entity in self.allowlist.entities
+        ):
+            return Action.ALLOW
+        for rule in self.rules:
+            if _holds(rule, acc, campaign):
+                return rule.action
+        return Action.ALLOW
+
+
+def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
+    if acc.score < rule.min_account_score or len(acc.families) < rule.min_families:
+        return False
+    needs_campaign = (
+        rule.min_campaign_score is not None
+        or rule.min_campaign_accounts > 0
+        or rule.min_campaign_requests > 0
+    )
+    if not needs_campaign:
+        return True
+    if campaign is None:
+        return False
+    return (
+        campaign.score >= (rule.min_campaign_score or 0.0)
+        and len(campaign.accounts) >= rule.min_campaign_accounts
+        and campaign.requests >= rule.min_campaign_requests
+    )
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read and validate a profile; ``None`` gives the shipped default."""
+    if path is None:
+        text = resources.files("distillguard.scoring").joinpath("default_profile.yaml").read_text()
+        where = "default profile"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile {path}: {exc}") from exc
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: a profile is a mapping with 'name' and 'rules'")
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ProfileError(f"{where}: {problems}") from exc
