@@ -1,0 +1,49 @@
+from distillguard._types import Family
+from distillguard.detectors.base import Finding
+from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, fuse_families, score
+
+
+def _f(det: str, fam: Family, accounts: tuple[str, ...], s: float, link: str | None = None) -> Finding:
+    return Finding(det, fam, accounts, s, f"{det} reason", {}, link)
+
+
+def test_one_family_is_capped() -> None:
+    assert fuse_families([1.0]) == SINGLE_FAMILY_CAP
+    assert fuse_families([1.0, 1.0]) > 0.8
+    assert fuse_families([]) == 0.0
+
+
+def test_operation_becomes_campaign_and_members_inherit() -> None:
+    members = tuple(f"m{i}" for i in range(12))
+    others = tuple(f"b{i}" for i in range(30))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, members, 0.9, "payment:x"),
+        _f("shared_wrapper", Family.CONTENT, members, 0.8, "wrapper:1"),
+    ]
+    findings += [_f("reasoning_elicitation", Family.CONTENT, (m,), 0.9) for m in members]
+    findings += [_f("automation_timing", Family.BEHAVIOUR, (m,), 0.9) for m in members]
+    requests = {a: 2000 for a in members} | {a: 10 for a in others}
+    span = {a: (0.0, 1.0) for a in members + others}
+    result = score(findings, list(members + others), requests, span)
+    assert len(result.campaigns) == 1
+    c = result.campaigns[0]
+    assert set(c.accounts) == set(members)
+    assert c.score > 0.8
+    for m in members:
+        assert result.accounts[m].campaign_id == c.campaign_id
+        assert result.accounts[m].score >= c.score * 0.99
+    for b in others:
+        assert result.accounts[b].score == 0.0
+
+
+def test_tight_but_harmless_group_scores_low() -> None:
+    """A classroom: one network, the same homework, but little volume and no
+    harvesting behaviour of its own."""
+    kids = tuple(f"k{i}" for i in range(30))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, kids, 0.45, "net:1"),
+        _f("prompt_reuse", Family.CONTENT, kids, 0.6, "cluster:1"),
+    ]
+    result = score(findings, list(kids), {k: 15 for k in kids}, {k: (0.0, 1.0) for k in kids})
+    assert all(c.score < 0.6 for c in result.campaigns)
+    assert all(a.score < 0.6 for a in result.accounts.values())
