@@ -26,3 +26,32 @@ def corpora() -> Path:
             pytest.fail("the real corpora are required in CI: set DISTILLGUARD_CORPORA")
         pytest.skip("real corpora not available (set DISTILLGUARD_CORPORA)")
     return path
+
+
+def make_events(rows: list[dict[str, object]]) -> "pa.Table":
+    """Events in ``EVENT_SCHEMA`` from partial rows (``ts`` in epoch seconds)."""
+    import pyarrow as pa
+
+    from distillguard.events.schema import EVENT_SCHEMA
+
+    defaults: dict[str, object] = {"user_turns": 1}
+    cols: dict[str, list[object]] = {f.name: [] for f in EVENT_SCHEMA}
+    for r in rows:
+        r = {**defaults, **r}
+        for f in EVENT_SCHEMA:
+            v = r.get(f.name)
+            if f.name == "ts":
+                v = int(float(v) * 1e6)  # type: ignore[arg-type]
+            cols[f.name].append(v)
+    arrays = []
+    for f in EVENT_SCHEMA:
+        if f.name == "ts":
+            arrays.append(pa.array(cols["ts"], pa.int64()).cast(f.type))
+        else:
+            arrays.append(pa.array(cols[f.name], f.type))
+    return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+@pytest.fixture
+def events_factory():  # type: ignore[no-untyped-def]
+    return make_events
