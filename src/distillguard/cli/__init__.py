@@ -170,6 +170,52 @@ def _write_rejects(path: Path, rejects: object) -> None:
             fh.write(orjson.dumps(row) + b"\n")
 
 
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's files.")] = Path(
+        "demo-out"
+    ),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    corpora: Annotated[
+        Path | None, typer.Option("--corpora", help="Full prompt corpora folder.")
+    ] = None,
+) -> None:
+    """Simulate a small provider's traffic, scan it, and show what was found."""
+    from distillguard.engine.evaluate import evaluate, read_labels
+    from distillguard.engine.scan import scan as run_scan
+    from distillguard.report.html import write_html
+    from distillguard.report.json_report import build_report
+    from distillguard.simulate import SimConfig, generate, write
+
+    with _errors():
+        t0 = time.perf_counter()
+        cfg = SimConfig.demo().model_copy(update={"seed": seed, "corpora": corpora})
+        with _progress("simulate") as update:
+            update("generating traffic", 0)  # type: ignore[operator]
+            sim = generate(cfg)
+            files = write(sim, out)
+        console.print(
+            f"Simulated {sim.events.num_rows:,} requests from {sim.accounts.num_rows:,} accounts "
+            f"in {time.perf_counter() - t0:.1f} s -> {out}"
+        )
+        t1 = time.perf_counter()
+        with _progress("scan") as update:
+            result = run_scan([files.events], accounts=files.accounts, progress=update)  # type: ignore[arg-type]
+        report = build_report(result.summary, result.detection)
+        _write_json(out / "report.json", report)
+        write_html(out / "report.html", report, result)
+        console.print(render.ingest_table(result.summary))
+        console.print(render.campaigns_table(report, limit=5))
+        console.print(render.accounts_table(report, limit=8))
+        scores = {a: s.score for a, s in result.detection.scores.accounts.items()}
+        ev = evaluate(result.detection.actions, scores, read_labels(files.labels))
+        render.print_all(console, render.evaluation_tables(ev))
+        console.print(
+            f"Scan took {time.perf_counter() - t1:.1f} s. Report: {out / 'report.json'}, "
+            f"{out / 'report.html'}"
+        )
+
+
 def main() -> None:
     app()
 
