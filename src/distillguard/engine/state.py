@@ -125,6 +125,7 @@ class DetectionState:
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.con = con if con is not None else duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(_SCHEMA_SQL)
         self.con.execute(FEATURES_SQL)
         self.prompts = PromptCache()

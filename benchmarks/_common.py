@@ -1,0 +1,62 @@
+"""Shared by the benchmarks: simulated datasets cached on disk, and running a
+measured step in a fresh process so that peak RSS belongs to that step only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench-out"
+
+
+def corpora() -> Path | None:
+    env = os.environ.get("DISTILLGUARD_CORPORA")
+    path = Path(env) if env else ROOT.parent / "shared" / "corpora"
+    return path if (path / "harvest_tasks.jsonl").exists() else None
+
+
+def dataset(n_events: int, *, days: float = 7.0, seed: int = 1, fmt: str = "jsonl") -> Path:
+    """A simulated dataset of about ``n_events`` (generated once, then reused)."""
+    corp = corpora()
+    tag = f"sim-{n_events}-{days:g}d-s{seed}-{'full' if corp else 'embedded'}-{fmt}"
+    out = OUT / tag
+    if (out / "manifest.json").exists():
+        return out
+    code = f"""
+        from pathlib import Path
+        from distillguard.simulate import SimConfig, generate, write
+        cfg = SimConfig.benchmark(n_events={n_events}, days={days}, seed={seed},
+                                  corpora={str(corp)!r} if {corp is not None} else None)
+        write(generate(cfg), Path({str(out)!r}), fmt={fmt!r})
+    """
+    subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
+    return out
+
+
+def measured(code: str) -> dict[str, object]:
+    """Run ``code`` in a fresh interpreter; it must set ``result`` (a dict).
+    Returns it with ``peak_rss_mb`` added."""
+    wrapper = textwrap.dedent(code) + textwrap.dedent(
+        """
+        import json, resource, sys
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        sys.stdout.write("\\n@@RESULT@@" + json.dumps(result) + "\\n")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper], check=True, capture_output=True, text=True
+    )
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
+    return dict(json.loads(line[len("@@RESULT@@") :]))
+
+
+def events_file(data: Path) -> Path:
+    for name in ("events.jsonl.gz", "events.jsonl", "events.parquet"):
+        if (data / name).exists():
+            return data / name
+    raise FileNotFoundError(f"no events file in {data}")
