@@ -59,14 +59,25 @@ def rate(label: str, n: int, fn: Callable[[], Any], repeat: int = 3) -> Any:
 
 def bench_parts(texts: list[str]) -> None:
     n = len(texts)
-    print(f"\n== throughput, one core, {n:,} corpora prompts "
-          f"(mean {sum(map(len, texts)) / n:.0f} chars)")
+    print(
+        f"\n== throughput, one core, {n:,} corpora prompts "
+        f"(mean {sum(map(len, texts)) / n:.0f} chars)"
+    )
     norm = rate("normalise", n, lambda: text.normalize_array(texts))
     tokens = rate("tokenise", n, lambda: text.tokenize(norm))
     rate("shingle + MinHash + bands", n, lambda: text.minhash_bands(tokens))
-    rate("prompt_hash + norm_hash", n, lambda: (text.hash_texts(texts), text.hash_texts(norm.to_pylist())))
+    rate(
+        "prompt_hash + norm_hash",
+        n,
+        lambda: (text.hash_texts(texts), text.hash_texts(norm.to_pylist())),
+    )
     rate("elicitation (pre-filtered)", n, lambda: elicitation.elicitation_of_array(norm))
-    rate("elicitation (no pre-filter)", n, lambda: elicitation.elicitation_of_array(norm, prefilter=False), 1)
+    rate(
+        "elicitation (no pre-filter)",
+        n,
+        lambda: elicitation.elicitation_of_array(norm, prefilter=False),
+        1,
+    )
     raw = text._to_arrow(texts)
     rate("capability area", n, lambda: capability.area_of_tokens(tokens, raw))
     rate("language", n, lambda: capability.language_of_tokens(tokens, norm))
@@ -109,8 +120,11 @@ def bench_minhash(texts: list[str], sample: int, skip_datasketch: bool) -> None:
     flat = np.concatenate([np.fromiter(s, np.uint64, len(s)) for s in sets])
     offsets = np.zeros(len(sets) + 1, dtype=np.uint64)
     np.cumsum([len(s) for s in sets], out=offsets[1:])
-    sig_r = rate("rensa R-MinHash (flat hashes)", len(docs),
-                 lambda: text.minhash_signatures(flat, offsets, len(docs)))
+    sig_r = rate(
+        "rensa R-MinHash (flat hashes)",
+        len(docs),
+        lambda: text.minhash_signatures(flat, offsets, len(docs)),
+    )
     sig_d = None
     if not skip_datasketch:
         try:
@@ -118,12 +132,11 @@ def bench_minhash(texts: list[str], sample: int, skip_datasketch: bool) -> None:
         except ImportError:
             print("  datasketch not installed: pip install datasketch")
         else:
-            perm = MinHash(num_perm=text.NUM_PERM, seed=1)
 
             def ds() -> np.ndarray:
                 out = []
                 for s in sets:
-                    m = MinHash(num_perm=text.NUM_PERM, seed=1, permutations=perm.permutations)
+                    m = MinHash(num_perm=text.NUM_PERM, seed=1)
                     m.update_batch([int(x).to_bytes(8, "little") for x in s])
                     out.append(m.hashvalues)
                 return np.array(out)
@@ -136,23 +149,27 @@ def bench_minhash(texts: list[str], sample: int, skip_datasketch: bool) -> None:
     pairs = [(sets[i], sets_e[i], sig_r[i], sig_e[i]) for i in range(len(sets_e))]
     exact = np.array([len(a & b) / max(len(a | b), 1) for a, b, _, _ in pairs])
     est_r = np.array([np.mean(x == y) for _, _, x, y in pairs])
-    print(f"  light-edit pairs: exact J mean {exact.mean():.3f}; rensa |est - exact| "
-          f"mean {np.abs(est_r - exact).mean():.3f}, p95 {np.quantile(np.abs(est_r - exact), 0.95):.3f}")
+    print(
+        f"  light-edit pairs: exact J mean {exact.mean():.3f}; rensa |est - exact| "
+        f"mean {np.abs(est_r - exact).mean():.3f}, "
+        f"p95 {np.quantile(np.abs(est_r - exact), 0.95):.3f}"
+    )
     if sig_d is not None:
         from datasketch import MinHash
 
-        perm = MinHash(num_perm=text.NUM_PERM, seed=1)
         est_d = []
-        for (a, b, _, _) in pairs:
+        for a, b, _, _ in pairs:
             ms = []
             for s in (a, b):
-                m = MinHash(num_perm=text.NUM_PERM, seed=1, permutations=perm.permutations)
+                m = MinHash(num_perm=text.NUM_PERM, seed=1)
                 m.update_batch([int(x).to_bytes(8, "little") for x in s])
                 ms.append(m)
             est_d.append(ms[0].jaccard(ms[1]))
         d = np.abs(np.array(est_d) - exact)
-        print(f"  datasketch |est - exact| mean {d.mean():.3f}, p95 {np.quantile(d, 0.95):.3f}; "
-              f"rensa vs datasketch |diff| mean {np.abs(np.array(est_d) - est_r).mean():.3f}")
+        print(
+            f"  datasketch |est - exact| mean {d.mean():.3f}, p95 {np.quantile(d, 0.95):.3f}; "
+            f"rensa vs datasketch |diff| mean {np.abs(np.array(est_d) - est_r).mean():.3f}"
+        )
 
 
 def _flat(sets: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -183,8 +200,10 @@ def bench_collisions(texts: list[str], sample: int) -> None:
             pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
     distinct = len(docs) * (len(docs) - 1) // 2
     same_norm = sum(1 for a, b in pairs if nh[a] == nh[b])
-    print(f"  unrelated corpora prompts: {len(pairs) - same_norm:,} colliding pairs of {distinct:,} "
-          f"({(len(pairs) - same_norm) / distinct:.2e})")
+    print(
+        f"  unrelated corpora prompts: {len(pairs) - same_norm:,} colliding pairs of {distinct:,} "
+        f"({(len(pairs) - same_norm) / distinct:.2e})"
+    )
     shown = 0
     for a, b in sorted(pairs)[:200]:
         if nh[a] != nh[b] and shown < 3:
@@ -198,8 +217,10 @@ def bench_collisions(texts: list[str], sample: int) -> None:
     ba = np.stack(ta.column("bands").to_numpy(zero_copy_only=False))
     bb = np.stack(tb.column("bands").to_numpy(zero_copy_only=False))
     hit = (ba == bb).any(axis=1)
-    print(f"  light edits (one number/word changed, case/spacing): {hit.mean():.4f} collide "
-          f"({hit.sum()}/{len(hit)})")
+    print(
+        f"  light edits (one number/word changed, case/spacing): {hit.mean():.4f} collide "
+        f"({hit.sum()}/{len(hit)})"
+    )
 
 
 def bench_elicitation(rows: list[dict[str, str]]) -> None:
@@ -217,8 +238,12 @@ def bench_elicitation(rows: list[dict[str, str]]) -> None:
 
 
 _TRUTH = (
-    ("math_", "math"), ("code_", "code"), ("summarize:", "summarization"),
-    ("classify:", "classification"), ("translate", "translation"), ("role_prompt:", "roleplay"),
+    ("math_", "math"),
+    ("code_", "code"),
+    ("summarize:", "summarization"),
+    ("classify:", "classification"),
+    ("translate", "translation"),
+    ("role_prompt:", "roleplay"),
 )
 
 
@@ -242,8 +267,10 @@ def bench_area(rows: list[dict[str, str]]) -> None:
     print(f"  overall accuracy on kinds with a truth: {correct / total:.1%} ({correct}/{total})")
     chat = [a for r, a in zip(rows, areas, strict=True) if r["kind"].startswith("chat:")]
     conv = sum(a in ("chat", "qa", "writing", "roleplay", "other", "reasoning") for a in chat)
-    print(f"  chat:* prompts labelled conversational (chat/qa/writing/roleplay/reasoning/other): "
-          f"{conv / len(chat):.1%}")
+    print(
+        f"  chat:* prompts labelled conversational (chat/qa/writing/roleplay/reasoning/other): "
+        f"{conv / len(chat):.1%}"
+    )
 
 
 def main() -> None:

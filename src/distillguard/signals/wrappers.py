@@ -1,0 +1,214 @@
+"""Template ("wrapper") fingerprints: the fixed text around varying content.
+
+A wrapper is the frame an operator puts around each item of a dataset:
+"Solve step by step and show all reasoning: {problem}", "Summarize the
+following article in 3 sentences:\\n\\n{article}". ``WrapperIndex`` finds them
+without knowing them in advance:
+
+* each prompt is cut into segments at line breaks and at sentence or clause
+  ends (``. ! ? : ;`` followed by a space, and ``。！？；：`` anywhere); each
+  segment is normalised (``text.normalize_array``) and hashed;
+* the index counts, per segment hash, the distinct prompts that contain it;
+  a segment seen in at least ``min_prompts`` distinct prompts is *fixed*;
+* a prompt's wrapper id hashes its fixed segments in order. It is 0 when the
+  prompt has no fixed segment, when the fixed segments hold fewer than
+  ``MIN_FRAME_WORDS`` words (a shared "Thanks!" is no template), and when the
+  prompt is made only of fixed segments: a repeated whole prompt is a
+  duplicate, not a wrapper.
+
+``add(texts, norm_hash)`` first counts the batch's distinct prompts, then
+assigns ids with the updated counts, so one call over a whole scan sees full
+counts. The caller is expected to pass each distinct prompt once (the engine
+analyses only prompts it has not seen); within a batch, prompts are
+deduplicated by ``norm_hash``.
+
+Bounded memory: the segment counts live in sorted numpy arrays (12 bytes a
+segment). When they exceed ``max_segments``, segments seen in a single prompt
+are dropped: varying content is forgotten, frames (seen many times) are kept;
+a frame whose first sightings were dropped starts counting again. ``describe``
+keeps one sample per wrapper, at most ``max_samples`` of them.
+
+>>> idx = WrapperIndex(min_prompts=3)
+>>> texts = [f"Solve step by step and show all reasoning: what is {i} plus {i}?" for i in range(5)]
+>>> ids = idx.add(texts, [hash(t) % 2**64 for t in texts])
+>>> idx.describe(int(ids[0]))
+'Solve step by step and show all reasoning: {…}'
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.signals.text import hash_texts, normalize_array
+
+__all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "WrapperIndex"]
+
+MIN_PROMPTS: Final = 20
+MIN_FRAME_WORDS: Final = 3
+MAX_SEGMENTS: Final = 4_000_000
+MAX_SAMPLES: Final = 100_000
+_CUT: Final = "\x1f"
+_BOUNDARY: Final = (r"([.!?:;]+\s+|[。！？；：]+\s*|\n\s*)", "\\1" + _CUT)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_RANK = np.uint64(0x9E3779B97F4A7C15)
+VARIABLE: Final = "{…}"
+
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+class WrapperIndex:
+    """Incremental template fingerprints (see the module docstring)."""
+
+    def __init__(
+        self,
+        min_prompts: int = MIN_PROMPTS,
+        *,
+        max_segments: int = MAX_SEGMENTS,
+        max_samples: int = MAX_SAMPLES,
+    ) -> None:
+        self.min_prompts = min_prompts
+        self.max_segments = max_segments
+        self.max_samples = max_samples
+        self._seg = np.zeros(0, dtype=np.uint64)  # sorted segment hashes
+        self._count = np.zeros(0, dtype=np.uint32)  # distinct prompts per segment
+        self._samples: dict[int, str] = {}
+
+    @property
+    def n_segments(self) -> int:
+        """Segment hashes currently counted."""
+        return len(self._seg)
+
+    def add(self, texts: Sequence[str], norm_hash: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+        """Count this batch's distinct prompts, then return each row's wrapper id."""
+        texts = list(texts)
+        nh = np.ascontiguousarray(norm_hash, dtype=np.uint64).reshape(-1)
+        if not len(texts):
+            return np.zeros(0, dtype=np.uint64)
+        _, first, inverse = np.unique(nh, return_index=True, return_inverse=True)
+        distinct = [texts[i] for i in first.tolist()]
+        seg = _segments(distinct)
+        self._count_segments(seg)
+        ids = self._assign(seg, distinct)
+        result: npt.NDArray[np.uint64] = ids[inverse.reshape(-1)]
+        return result
+
+    def describe(self, wrapper_id: int) -> str:
+        """The wrapper's text with the varying parts shown as ``{…}``, from one
+        sample prompt; ``""`` for 0 or an unknown (or unsampled) id."""
+        return self._samples.get(int(wrapper_id), "")
+
+    def _count_segments(self, seg: _Segments) -> None:
+        live = seg.hash != 0
+        row, h = seg.row[live], seg.hash[live]
+        order = np.lexsort((h, row))
+        row, h = row[order], h[order]
+        once = (
+            np.r_[True, (row[1:] != row[:-1]) | (h[1:] != h[:-1])] if len(h) else np.zeros(0, bool)
+        )
+        hashes, n = np.unique(h[once], return_counts=True)
+        pos = np.searchsorted(self._seg, hashes)
+        found = np.zeros(len(hashes), dtype=bool)
+        if len(self._seg):
+            found = self._seg[np.minimum(pos, len(self._seg) - 1)] == hashes
+        self._count[pos[found]] += n[found].astype(np.uint32)
+        self._seg = np.insert(self._seg, pos[~found], hashes[~found])
+        self._count = np.insert(self._count, pos[~found], n[~found].astype(np.uint32))
+        if len(self._seg) > self.max_segments:
+            keep = self._count > 1
+            self._seg, self._count = self._seg[keep], self._count[keep]
+
+    def _fixed(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        if not len(self._seg):
+            return np.zeros(len(hashes), dtype=bool)
+        pos = np.minimum(np.searchsorted(self._seg, hashes), len(self._seg) - 1)
+        return (self._seg[pos] == hashes) & (self._count[pos] >= self.min_prompts) & (hashes != 0)
+
+    def _assign(self, seg: _Segments, texts: list[str]) -> npt.NDArray[np.uint64]:
+        n = len(texts)
+        fixed = self._fixed(seg.hash)
+        live = seg.hash != 0
+        n_live = np.bincount(seg.row[live], minlength=n)
+        n_fixed = np.bincount(seg.row[fixed], minlength=n)
+        frame_words = np.bincount(seg.row[fixed], weights=seg.words[fixed], minlength=n)
+        rank = np.cumsum(fixed) - 1
+        start = np.zeros(n, dtype=np.int64)
+        np.cumsum(n_fixed[:-1], out=start[1:])
+        rank = (rank - start[seg.row]).astype(np.uint64)
+        term = np.where(fixed, _mix(seg.hash ^ (rank * _RANK)), np.uint64(0))
+        sums = np.zeros(n, dtype=np.uint64)
+        np.add.at(sums, seg.row, term)
+        ids = _mix(sums)
+        ids[ids == 0] = 1
+        ok = (n_fixed > 0) & (n_fixed < n_live) & (frame_words >= MIN_FRAME_WORDS)
+        ids[~ok] = 0
+        self._sample(ids, seg, fixed, texts)
+        return ids
+
+    def _sample(
+        self,
+        ids: npt.NDArray[np.uint64],
+        seg: _Segments,
+        fixed: npt.NDArray[np.bool_],
+        texts: list[str],
+    ) -> None:
+        room = self.max_samples - len(self._samples)
+        if room <= 0:
+            return
+        todo: dict[int, int] = {}
+        for r, w in enumerate(ids.tolist()):
+            if w and w not in self._samples and w not in todo and len(todo) < room:
+                todo[w] = r
+        if not todo:
+            return
+        bounds = np.searchsorted(seg.row, np.arange(len(texts) + 1))
+        for w, r in todo.items():
+            parts: list[str] = []
+            for j in range(bounds[r], bounds[r + 1]):
+                if fixed[j]:
+                    parts.append(seg.raw[j])
+                elif seg.hash[j] != 0 and (not parts or parts[-1] != VARIABLE + " "):
+                    parts.append(VARIABLE + " ")
+            self._samples[w] = "".join(parts).strip()
+
+
+class _Segments:
+    """Segments of a batch of texts, flat and in order."""
+
+    def __init__(
+        self,
+        raw: list[str],
+        row: npt.NDArray[np.intp],
+        hash_: npt.NDArray[np.uint64],
+        words: npt.NDArray[np.int64],
+    ) -> None:
+        self.raw, self.row, self.hash, self.words = raw, row, hash_, words
+
+
+def _segments(texts: list[str]) -> _Segments:
+    pre = [unicodedata.normalize("NFKC", t) for t in texts]
+    arr = pa.array([t.encode("utf-8", "replace").decode("utf-8") for t in pre], pa.large_string())
+    marked = pc.replace_substring_regex(arr, *_BOUNDARY)
+    parts = pc.split_pattern(marked, _CUT)
+    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    row = np.repeat(np.arange(len(texts)), lengths)
+    raw: list[str] = pc.list_flatten(parts).to_pylist()
+    norm = normalize_array(raw)
+    words = pc.list_value_length(pc.utf8_split_whitespace(norm)).to_numpy(zero_copy_only=False)
+    empty = np.asarray(pc.utf8_length(norm).to_numpy(zero_copy_only=False)) == 0
+    hashes = hash_texts(norm.to_pylist())
+    hashes[empty] = 0
+    return _Segments(raw, row, hashes, np.where(empty, 0, words).astype(np.int64))
