@@ -124,7 +124,7 @@ def _steps(con: duckdb.DuckDBPyConnection, step_s: float) -> Iterator[tuple[floa
     """Events in time order, cut into windows of ``step_s`` seconds of event
     time; yields (window end, events)."""
     names = ", ".join(EVENT_SCHEMA.names)
-    reader = con.execute(f"SELECT {names} FROM events ORDER BY ts").fetch_record_batch(65536)
+    reader = con.sql(f"SELECT {names} FROM events ORDER BY ts").to_arrow_reader(65536)
     pending: list[pa.Table] = []
     end: float | None = None
     for batch in reader:

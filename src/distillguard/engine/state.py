@@ -106,7 +106,7 @@ class DetectionContext:
         self._features: pa.Table | None = None
 
     def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
-        return self.con.execute(query, params or []).fetch_arrow_table()
+        return self.con.sql(query, params=params or None).to_arrow_table()
 
     @property
     def features(self) -> pa.Table:
