@@ -1,0 +1,217 @@
+"""``read_events``: every input file, in order, as validated ``EVENT_SCHEMA`` batches."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard._exceptions import IngestError
+from distillguard.events._candidates import Reject, candidates
+from distillguard.events._dedup import SeenIds
+from distillguard.events._fields import Reason
+from distillguard.events._formats import open_source
+from distillguard.events._sources import Block, Source, truncate
+from distillguard.events.enrich import Enricher, hosting_of_asn
+from distillguard.events.schema import EVENT_SCHEMA, REJECT_SCHEMA
+
+#: Rejected records kept in ``EventReader.rejects`` (the counts are always exact).
+MAX_REJECTS = 100_000
+
+
+@dataclass
+class SourceSummary:
+    """Counts for one input file."""
+
+    lines: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+
+@dataclass
+class IngestSummary:
+    """What a run read. ``lines == accepted + rejected + duplicates``, always.
+
+    ``lines`` counts records: non-blank lines of JSON Lines, data rows of CSV
+    and Parquet, spans of OpenTelemetry exports.
+    """
+
+    lines: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, SourceSummary] = field(default_factory=dict)
+    distinct_ips: int = 0
+    seconds: float = 0.0
+
+    def _add(self, source: str, accepted: int, rejects: Sequence[Reject], duplicates: int) -> None:
+        per = self.by_source.setdefault(source, SourceSummary())
+        n = accepted + len(rejects) + duplicates
+        for counts in (self, per):
+            counts.lines += n
+            counts.accepted += accepted
+            counts.rejected += len(rejects)
+            counts.duplicates += duplicates
+        reasons = Counter(reason for _, reason, _ in rejects)
+        for reason, count in reasons.items():
+            self.by_reason[reason] = self.by_reason.get(reason, 0) + count
+
+
+class EventReader:
+    """Iterable of ``pa.RecordBatch`` in ``EVENT_SCHEMA``; ``summary`` and
+    ``rejects`` describe the run once it has been iterated."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        *,
+        batch_rows: int = 65536,
+        enrich: bool = True,
+        max_rejects: int = MAX_REJECTS,
+    ) -> None:
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be at least 1")
+        self._sources = list(sources)
+        self._batch_rows = batch_rows
+        self._enrich = enrich
+        self._max_rejects = max_rejects
+        self.summary = IngestSummary()
+        self._rejects: list[tuple[str, int, str, str]] = []
+
+    @property
+    def rejects(self) -> pa.Table:
+        """Rejected records (``REJECT_SCHEMA``), at most ``max_rejects`` of them."""
+        if not self._rejects:
+            return REJECT_SCHEMA.empty_table()
+        columns = list(zip(*self._rejects, strict=True))
+        return pa.table([pa.array(c) for c in columns], schema=REJECT_SCHEMA)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        self.summary = IngestSummary()
+        self._rejects = []
+        started = time.perf_counter()
+        run = _Run(self._enrich)
+        for source in self._sources:
+            for block in source.blocks(self._batch_rows):
+                table, rejects, duplicates = run.process(block)
+                self.summary._add(source.name, table.num_rows, rejects, duplicates)
+                self._keep(source.name, rejects)
+                yield from table.to_batches(max_chunksize=self._batch_rows)
+                self.summary.seconds = time.perf_counter() - started
+        self.summary.distinct_ips = run.enricher.lookups
+        self.summary.seconds = time.perf_counter() - started
+
+    def read_all(self) -> pa.Table:
+        """Every batch as one table."""
+        return pa.Table.from_batches(list(self), schema=EVENT_SCHEMA)
+
+    def _keep(self, source: str, rejects: Sequence[Reject]) -> None:
+        room = self._max_rejects - len(self._rejects)
+        for line, reason, raw in rejects[: max(room, 0)]:
+            self._rejects.append((source, line, reason, raw))
+
+
+class _Run:
+    """State carried across the files of one run: seen ids, IP cache."""
+
+    def __init__(self, enrich: bool) -> None:
+        self.seen = SeenIds()
+        self.enricher = Enricher(enrich)
+        self._con = duckdb.connect()
+
+    def process(self, block: Block) -> tuple[pa.Table, list[Reject], int]:
+        table, rejects = candidates(block)
+        rejects = list(block.rejects) + rejects
+        table, bad = self._check_ips(table)
+        for row in table.column("_row").to_numpy()[bad].tolist():
+            raw = truncate(block.texts[row].as_py().rstrip())
+            rejects.append((int(block.lines[row]), Reason.BAD_IP, raw))
+        table = table.filter(pa.array(~bad))
+        keep = self._first_seen(table.column("request_id"))
+        duplicates = int((~keep).sum())
+        if duplicates:
+            table = table.filter(pa.array(keep))
+        return table.drop_columns(["_row"]).cast(EVENT_SCHEMA), rejects, duplicates
+
+    def _check_ips(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        """Canonical IPs and enrichment; the mask of rows whose IP is malformed.
+        Values the record carries (country, asn, asn_org, hosting) win; the
+        database's organisation and hosting flag are used only when the record
+        gives no ``asn`` or the same one."""
+        ips = table.column("ip")
+        if ips.null_count == table.num_rows:
+            return table, np.zeros(table.num_rows, dtype=bool)
+        unique = pc.unique(ips).drop_null()
+        index = pc.index_in(ips, value_set=unique)
+        found = self.enricher.resolve(unique).take(index)
+        bad = pc.and_(pc.is_valid(ips), pc.is_null(found.column("ip")))
+        given_asn = table.column("asn")
+        db_asn = found.column("asn")
+        same = pc.fill_null(pc.or_kleene(pc.is_null(given_asn), pc.equal(given_asn, db_asn)), False)
+        asn = pc.coalesce(given_asn, db_asn)
+        updates = {
+            "ip": found.column("ip"),
+            "country": pc.coalesce(table.column("country"), found.column("country")),
+            "asn": asn,
+            "asn_org": pc.coalesce(
+                table.column("asn_org"), pc.if_else(same, found.column("asn_org"), None)
+            ),
+            "hosting": pc.coalesce(
+                table.column("hosting"),
+                pc.if_else(same, found.column("hosting"), None),
+                _hosting_of(asn),
+            ),
+        }
+        for name, column in updates.items():
+            table = table.set_column(table.schema.get_field_index(name), name, column)
+        return table, bad.to_numpy(zero_copy_only=False)
+
+    def _first_seen(self, ids: pa.ChunkedArray) -> np.ndarray:
+        keep = np.ones(len(ids), dtype=bool)
+        present = pc.is_valid(ids).to_numpy(zero_copy_only=False)
+        if not present.any():
+            return keep
+        t = pa.table({"id": ids.filter(pa.array(present))})  # noqa: F841 (read by DuckDB)
+        hashes = self._con.sql("SELECT hash(id) AS h FROM t").to_arrow_table()
+        first = self.seen.first_seen(hashes.column("h").to_numpy())
+        keep[present] = first
+        return keep
+
+
+def _hosting_of(asn: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Hosting flag of well-known AS numbers the record gave without an IP."""
+    unique = pc.unique(asn).drop_null()
+    flags = pa.array([hosting_of_asn(a) for a in unique.to_pylist()], pa.bool_())
+    return flags.take(pc.index_in(asn, value_set=unique))
+
+
+def read_events(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    fmt: str | None = None,
+    batch_rows: int = 65536,
+    enrich: bool = True,
+    max_rejects: int = MAX_REJECTS,
+) -> EventReader:
+    """Read request events from files (JSON Lines, Parquet, CSV, OpenTelemetry).
+
+    The format comes from each file's extension, or from ``fmt`` (``"jsonl"``,
+    ``"parquet"``, ``"csv"``, ``"otlp"``) for all of them. A file that cannot be
+    opened raises :class:`~distillguard.IngestError` here; bad records never
+    raise, they end in ``reader.rejects``.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    sources = [open_source(Path(p), fmt) for p in paths]
+    if not sources:
+        raise IngestError("no input files")
+    return EventReader(sources, batch_rows=batch_rows, enrich=enrich, max_rejects=max_rejects)
