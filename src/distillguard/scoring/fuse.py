@@ -143,40 +143,51 @@ def _campaigns(
         return []
     names: list[str] = []
     index: dict[str, int] = {}
-
-    def node(name: str) -> int:
-        i = index.get(name)
-        if i is None:
-            i = index[name] = len(names)
-            names.append(name)
-        return i
-
-    edges: list[tuple[int, int]] = []
-    weights: list[float] = []
+    pair_weight: dict[tuple[int, int], float] = defaultdict(float)
+    member_links: dict[int, list[int]] = defaultdict(list)
     for k, f in enumerate(groups):
-        link = node(f"#link{k}")
-        w = f.score / math.sqrt(len(f.accounts))
-        for a in f.accounts:
-            if a in accounts:
-                edges.append((node(a), link))
-                weights.append(w)
-    graph = ig.Graph(n=len(names), edges=edges, directed=False)
-    graph.es["weight"] = weights
+        members = sorted(a for a in f.accounts if a in accounts)
+        if len(members) < 2:
+            continue
+        ids = []
+        for a in members:
+            i = index.get(a)
+            if i is None:
+                i = index[a] = len(names)
+                names.append(a)
+            ids.append(i)
+            member_links[i].append(k)
+        w = f.score / max(1.0, math.log2(len(ids)))
+        for i, j in _pairs(ids, f.link or str(k)):
+            pair_weight[(i, j) if i < j else (j, i)] += w
+    graph = ig.Graph(n=len(names), edges=list(pair_weight), directed=False)
+    graph.es["weight"] = list(pair_weight.values())
     random.seed(0)
     parts = graph.community_leiden(
-        objective_function="modularity", weights="weight", n_iterations=4
+        objective_function="modularity", weights="weight", n_iterations=-1
     )
     out = []
     for members in parts:
-        accs = sorted(names[i] for i in members if not names[i].startswith("#link"))
-        links = [groups[int(names[i][5:])] for i in members if names[i].startswith("#link")]
-        if len(accs) < 2:
+        if len(members) < 2:
             continue
+        accs = sorted(names[i] for i in members)
+        links = [groups[k] for k in sorted({k for i in members for k in member_links[i]})]
         c = _campaign(accs, links, accounts, requests, span, min_campaign_requests)
         if c is not None:
             out.append(c)
     out.sort(key=lambda c: -c.score)
     return out
+
+
+def _pairs(ids: list[int], salt: str, dense: int = 40, degree: int = 8) -> Iterable[tuple[int, int]]:
+    """Edges that tie a group together: every pair for a small group; for a
+    large one, each member to its next ``degree`` members in a fixed
+    pseudo-random order, which keeps the group connected at linear cost."""
+    if len(ids) <= dense:
+        return ((ids[a], ids[b]) for a in range(len(ids)) for b in range(a + 1, len(ids)))
+    order = sorted(ids, key=lambda i: hashlib.blake2b(f"{salt}:{i}".encode(), digest_size=8).digest())
+    n = len(order)
+    return ((order[a], order[(a + d) % n]) for a in range(n) for d in range(1, degree + 1))
 
 
 def _campaign(
@@ -207,9 +218,10 @@ def _campaign(
         families[fam] = cov * (max(strength[fam]) if strength[fam] else 0.0)
     coordination = 1.0 - math.prod(1.0 - 0.7 * s for s in families.values())
     # Harvest: the members' own evidence, and the operation's total volume.
-    own = [accounts[a].own_score for a in accs]
-    intensity = sum(own) / len(own)
+    # Request-weighted: the share of the operation's traffic that shows
+    # harvesting behaviour of its own.
     total = sum(requests.get(a, 0) for a in accs)
+    intensity = sum(accounts[a].own_score * requests.get(a, 0) for a in accs) / max(total, 1)
     volume = 1.0 / (1.0 + math.exp(-(math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25))
     harvest = 1.0 - (1.0 - 0.6 * volume) * (1.0 - 0.9 * intensity)
     # Own evidence also counts towards family presence.
@@ -261,10 +273,12 @@ def _signals(
 
 
 def _attachment(acc: AccountScore, c: Campaign) -> float:
-    """How firmly one account belongs to its campaign: members with their own
-    harvesting evidence, or tied to other members by two families of links,
-    carry the campaign's score fully; one family of links carries less."""
+    """How firmly one account belongs to its campaign. Only links count here:
+    an account's own harvesting evidence says what it does, not whom it works
+    with, so a heavy legitimate user who happens to send the same benchmark
+    as an operation is not pulled into it. Two families of links carry the
+    campaign's score fully; one family carries less."""
     linked = c.member_families.get(acc.account_id, set())
-    if acc.own_score >= 0.5 or len(linked) >= 2:
+    if len(linked) >= 2:
         return 1.0
-    return 0.75 if linked else 0.5
+    return 0.7 if linked else 0.5
