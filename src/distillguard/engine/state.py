@@ -271,7 +271,8 @@ class DetectionState:
             ON CONFLICT DO UPDATE SET d = d + EXCLUDED.d;
             INSERT INTO key_pop
             SELECT family, key, count(*), sum(n), min(first_ts) FROM _k_new GROUP BY ALL
-            ON CONFLICT DO UPDATE SET n_accounts = n_accounts + EXCLUDED.n_accounts;
+            ON CONFLICT DO UPDATE SET n_accounts = n_accounts + EXCLUDED.n_accounts,
+                n = key_pop.n + EXCLUDED.n;
             UPDATE key_pop SET n = key_pop.n + s.n FROM (
                 SELECT family, key, sum(n) AS n FROM _k ANTI JOIN _k_new
                 USING (account_id, family, key) GROUP BY ALL
