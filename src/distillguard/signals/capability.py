@@ -32,7 +32,15 @@ import pyarrow.compute as pc
 
 from distillguard.signals.text import Tokens, cap_text, normalize_array, tokenize
 
-__all__ = ["AREAS", "LANGS", "area_of_tokens", "capability_area", "language", "language_of_tokens"]
+__all__ = [
+    "AREAS",
+    "LANGS",
+    "area_and_language",
+    "area_of_tokens",
+    "capability_area",
+    "language",
+    "language_of_tokens",
+]
 
 AREAS: Final = (
     "math",
@@ -58,11 +66,15 @@ _INSTRUCTION: Final[dict[str, str]] = {
     "summarization": """summarize summarise summarizing summarization summary summaries tldr
         tl;dr recap resume resumen resumir resuma resumo riassumi riassunto zusammenfassung
         zusammenfassen fasse résume résumez résumé résumer кратко резюме перескажи суммируй
-        总结 摘要 概括 概要 要約 요약""",
+        总结 摘要 概括 概要 要約 요약 key_points main_points in_brief few_words one_sentence
+        boils_down an_outline sum_up the_gist in_short""",
     "classification": """classify classifying classification categorize categorise categorization
         sentiment sentiments clasifica clasificar clasifique classifique klassifiziere
         klassifizieren kategorisiere classifie classifiez classer classifica classificare
-        классифицируй классифицировать категоризируй тональность 分类 分類 情感 感情 감정 분류""",
+        классифицируй классифицировать категоризируй тональность 分类 分類 情感 感情 감정 분류
+        positive_or negative_or or_negative or_positive which_category what_category
+        which_section best_describes the_sentiment this_review the_review flattering_or
+        pick_one options_are star_rating rating_of asking_about what_type category_does""",
     "extraction": """extract extracting extraction extrae extraer extraia extrahiere extrahieren
         extrais extrayez extraire estrai estrarre извлеки извлечь 提取 抽取 抽出 추출""",
     "roleplay": """roleplay role-play act_as acting_as pretend_to pretend_you you_are_now
@@ -74,7 +86,8 @@ _INSTRUCTION: Final[dict[str, str]] = {
         a_function function_that function_to program_that program_to script_that script_to
         a_program a_script código_que una_función eine_funktion une_fonction una_funzione
         функцию_которая 代码 程序 函数 编程 コード プログラム 関数 코드 함수 프로그램""",
-    "writing": """rewrite paraphrase proofread a_poem a_story an_essay a_letter an_email a_blog
+    "writing": """poem poems haiku sonnet limerick essay lyrics poema gedicht poème poesia
+        стихотворение rewrite paraphrase proofread a_poem a_story an_essay a_letter an_email a_blog
         a_song a_speech cover_letter a_haiku a_tweet a_sonnet a_limerick short_story blog_post
         un_poema un_cuento un_ensayo una_carta ein_gedicht einen_aufsatz eine_geschichte
         un_poème une_histoire une_lettre una_poesia стихотворение 写一 作文 詩を 物語を""",
@@ -156,14 +169,13 @@ _LATEX: Final = (
     r"|beta|gamma|lim|log|ln|sin|cos|tan|infty|begin|mathbf|mathrm|mathbb|left|right|binom"
     r"|overline|angle|triangle|circ|lfloor|lceil|pmod|equiv)\b|\$[^$\n]{1,200}\$|\\\(|\\\["
 )
-_ARITHMETIC: Final = r"\d\s*[-+*/^×÷=<>]\s*[\d(a-z]|[a-z]\s*[\^=]\s*\d|\d+\s*%"
+_ARITHMETIC: Final = r"\d\s*[+×÷^=]\s*\(?[\da-z]|[a-z]\s*[\^=]\s*\d|\d\s*[*/]\s*\d+\s*[=?]"
 _QUANTITY_Q: Final = (
     r"\bhow (?:many|much|long|far|old|fast|often)\b|\bwhat (?:is|was|are|were) the (?:total"
     r"|sum|difference|average|cost|price|value|number|probability|area|perimeter)\b|\bfind\b"
     r"|\bcalculate\b|\bcompute\b|cuántos|cuánto|wie viele|wie viel|combien|quanti|сколько|多少"
     r"|几|いくつ|何個|몇"
 )
-_QUESTION_END: Final = r"\?\s*$|？\s*$"
 _NUMBER: Final = r"\d+(?:[.,]\d+)?"
 
 _W_INSTRUCTION: Final = 3.0
@@ -173,6 +185,8 @@ _W_LATEX: Final = 3.0
 _W_ARITHMETIC: Final = 1.5
 _W_QUANTITY: Final = 2.5
 _MIN_SCORE: Final = 1.5
+# Framing as a role outweighs the topic of the role ("act as a javascript console").
+_INSTRUCTION_SCALE: Final = np.array([5 / 3 if a == "roleplay" else 1.0 for a in AREAS])
 # Everyday words say little: question words and chat words count less.
 _TOPIC_SCALE: Final = np.array([0.6 if a in ("qa", "chat") else 1.0 for a in AREAS])
 
@@ -222,48 +236,54 @@ def _term_hash(term: str) -> int:
 
 
 class _Lexicon:
-    """Sorted term hashes with one weight column per class."""
+    """Term hashes with a weight per class: a bitmap of the top hash bits rules
+    out most terms at once, a sorted array finds the rest."""
+
+    _BITS = 20
 
     def __init__(self, tables: Sequence[tuple[dict[str, str], Sequence[str]]]) -> None:
-        weights: dict[int, np.ndarray] = {}
-        width = sum(len(classes) for _, classes in tables)
-        col = 0
+        cols: dict[int, set[int]] = {}
+        self.width = 0
         for table, classes in tables:
             for j, name in enumerate(classes):
                 for term in table.get(name, "").split():
-                    h = _term_hash(term)
-                    weights.setdefault(h, np.zeros(width, dtype=np.float32))[col + j] = 1.0
-            col += len(classes)
-        keys = np.array(sorted(weights), dtype=np.uint64)
-        self.keys = keys
-        self.weights = (
-            np.stack([weights[int(k)] for k in keys]) if len(keys) else np.zeros((0, width))
-        )
+                    cols.setdefault(_term_hash(term), set()).add(self.width + j)
+            self.width += len(classes)
+        self.keys = np.array(sorted(cols), dtype=np.uint64)
+        per_key = [sorted(cols[int(k)]) for k in self.keys]
+        self.n_cols = np.array([len(c) for c in per_key], dtype=np.int64)
+        self.start = np.concatenate([[0], np.cumsum(self.n_cols)[:-1]]).astype(np.int64)
+        self.cols = np.array([c for cs in per_key for c in cs], dtype=np.int64)
+        self.bitmap = np.zeros(1 << self._BITS, dtype=bool)
+        self.bitmap[self.keys >> np.uint64(64 - self._BITS)] = True
 
     def counts(self, tokens: Tokens) -> npt.NDArray[np.float64]:
         """``(n_texts, width)`` number of matching terms per text and class."""
         terms, rows = _terms(tokens)
         n = len(tokens.lengths)
-        out = np.zeros((n, self.weights.shape[1]))
-        if not len(terms) or not len(self.keys):
-            return out
-        pos = np.minimum(np.searchsorted(self.keys, terms), len(self.keys) - 1)
-        hit = self.keys[pos] == terms
-        for c in range(self.weights.shape[1]):
-            out[:, c] = np.bincount(rows[hit], weights=self.weights[pos[hit], c], minlength=n)
-        return out
+        maybe = np.flatnonzero(self.bitmap[terms >> np.uint64(64 - self._BITS)])
+        pos = np.minimum(np.searchsorted(self.keys, terms[maybe]), len(self.keys) - 1)
+        hit = self.keys[pos] == terms[maybe]
+        key, row = pos[hit], rows[maybe[hit]]
+        reps = self.n_cols[key]
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        col = self.cols[np.repeat(self.start[key], reps) + offset]
+        flat = np.repeat(row, reps) * self.width + col
+        return np.bincount(flat, minlength=n * self.width).reshape(n, self.width).astype(float)
 
 
 def _terms(tokens: Tokens) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
     """Every token and every pair of adjacent tokens of the same text."""
     h, row = tokens.hashes, tokens.row
-    same = row[1:] == row[:-1] if len(h) > 1 else np.zeros(0, dtype=bool)
-    pairs = _mix(_mix(h[:-1][same]) ^ h[1:][same]) if len(h) > 1 else h[:0]
+    if len(h) < 2:
+        return h, row
+    same = row[1:] == row[:-1]
+    pairs = _mix(_mix(h[:-1][same]) ^ h[1:][same])
     return np.concatenate([h, pairs]), np.concatenate([row, row[:-1][same]])
 
 
-_AREA_LEXICON: Final = _Lexicon([(_INSTRUCTION, AREAS), (_TOPIC, AREAS)])
-_LANG_LEXICON: Final = _Lexicon([(_STOPWORDS, LANGS)])
+_LEXICON: Final = _Lexicon([(_INSTRUCTION, AREAS), (_TOPIC, AREAS), (_STOPWORDS, LANGS)])
+_A: Final = len(AREAS)
 
 
 def _matches(arr: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:
@@ -274,28 +294,66 @@ def _matches(arr: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:
 
 def area_of_tokens(tokens: Tokens, raw: pa.Array) -> list[str]:
     """``capability_area`` from a batch's tokens and its raw texts."""
+    return _area(tokens, raw, _LEXICON.counts(tokens))
+
+
+def language_of_tokens(tokens: Tokens, norm: pa.Array) -> list[str]:
+    """``language`` from a batch's tokens and its normalised texts."""
+    return _language(tokens, norm, _LEXICON.counts(tokens))
+
+
+def area_and_language(tokens: Tokens, raw: pa.Array, norm: pa.Array) -> tuple[list[str], list[str]]:
+    """Both, sharing the lexicon look-up."""
+    counts = _LEXICON.counts(tokens)
+    return _area(tokens, raw, counts), _language(tokens, norm, counts)
+
+
+def _area(tokens: Tokens, raw: pa.Array, counts: npt.NDArray[np.float64]) -> list[str]:
     n = len(tokens.lengths)
     if n == 0:
         return []
-    counts = _AREA_LEXICON.counts(tokens)
-    a = len(AREAS)
-    topic = _W_TOPIC * np.log1p(counts[:, a:]) * _TOPIC_SCALE
-    score = _W_INSTRUCTION * np.minimum(counts[:, :a], 1) + topic
+    topic = _W_TOPIC * np.log1p(counts[:, _A : 2 * _A]) * _TOPIC_SCALE
+    score = _W_INSTRUCTION * np.minimum(counts[:, :_A], 1) * _INSTRUCTION_SCALE + topic
     low = pc.utf8_lower(cap_text(raw))
     numbers = pc.count_substring_regex(low, _NUMBER).to_numpy(zero_copy_only=False)
     score[:, AREAS.index("code")] += _W_CODE_SYNTAX * _matches(low, _CODE_SYNTAX)
     math = AREAS.index("math")
     score[:, math] += _W_LATEX * _matches(low, _LATEX)
     score[:, math] += _W_ARITHMETIC * _matches(low, _ARITHMETIC)
-    score[:, math] += _W_QUANTITY * (_matches(low, _QUANTITY_Q) & (numbers >= 2))
+    score[:, math] += _W_QUANTITY * (_matches(low, _QUANTITY_Q) & (numbers >= 1))
     best = np.argmax(score, axis=1)
     top = score[np.arange(n), best]
-    question = _matches(low, _QUESTION_END)
+    trimmed = pc.utf8_rtrim_whitespace(low)
+    question = _bool(pc.ends_with(trimmed, "?")) | _bool(pc.ends_with(trimmed, "？"))
+    question |= _starts_with_question_word(tokens)
     fallback = np.where(question, AREAS.index("qa"), AREAS.index("other"))
     fallback = np.where(~question & (tokens.lengths <= 40), AREAS.index("chat"), fallback)
     fallback = np.where(tokens.lengths == 0, AREAS.index("other"), fallback)
     chosen = np.where(top >= _MIN_SCORE, best, fallback)
     return [AREAS[i] for i in chosen.tolist()]
+
+
+_QUESTION_STARTS: Final = """what who when where why how which whose whom is are does do did can
+    could should would will was were qué quién cuándo dónde cómo cuál was wer wann wo warum wie
+    welche quoi qui quand où pourquoi comment quel quelle o que quem quando onde porque como chi
+    cosa quando dove perché что кто когда где почему как какой"""
+_QUESTION_WORDS: Final = np.array(
+    sorted({_term_hash(w) for w in _QUESTION_STARTS.split()}),
+    dtype=np.uint64,
+)
+
+
+def _starts_with_question_word(tokens: Tokens) -> npt.NDArray[np.bool_]:
+    """Texts whose first word asks a question (search queries have no "?")."""
+    out = np.zeros(len(tokens.lengths), dtype=bool)
+    has = tokens.lengths > 0
+    first = tokens.hashes[(np.cumsum(tokens.lengths) - tokens.lengths)[has]]
+    out[has] = np.isin(first, _QUESTION_WORDS)
+    return out
+
+
+def _bool(arr: pa.Array) -> npt.NDArray[np.bool_]:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 _HANGUL: Final = r"[\p{Hangul}]"
@@ -305,22 +363,22 @@ _CYRILLIC: Final = r"[\p{Cyrillic}]"
 _LATIN: Final = r"[\p{Latin}]"
 
 
-def language_of_tokens(tokens: Tokens, norm: pa.Array) -> list[str]:
-    """``language`` from a batch's tokens and its normalised texts."""
+def _language(tokens: Tokens, norm: pa.Array, counts: npt.NDArray[np.float64]) -> list[str]:
     n = len(norm)
-    out = np.full(n, LANGS.index("en"))
     if n == 0:
         return []
-    counts = _LANG_LEXICON.counts(tokens)[:, : len(LANGS)]
-    latin = counts.argmax(axis=1)
-    has_stop = counts.max(axis=1) > 0
-    non_ascii = _matches(norm, r"[^\x00-\x7f]")
-    out = np.where(has_stop, latin, np.where(non_ascii, LANGS.index("other"), out))
+    stop = counts[:, 2 * _A : 2 * _A + len(LANGS)]
+    out = np.where(stop.max(axis=1) > 0, stop.argmax(axis=1), LANGS.index("en"))
+    ascii_ = _bool(pc.string_is_ascii(norm))
+    out[(stop.max(axis=1) == 0) & ~ascii_] = LANGS.index("other")
     out[tokens.lengths == 0] = LANGS.index("other")
-    rows = np.flatnonzero(non_ascii)
+    other_script = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(~ascii_)
     if len(rows):
-        sub = norm.take(pa.array(rows))
-        out[rows] = _by_script(sub, out[rows])
+        other_script[rows] = _matches(norm.take(pa.array(rows)), r"[\p{Hangul}\p{Cyrillic}]")
+    rows = np.flatnonzero((tokens.n_cjk > 0) | other_script)
+    if len(rows):
+        out[rows] = _by_script(norm.take(pa.array(rows)), out[rows])
     return [LANGS[i] for i in out.tolist()]
 
 

@@ -226,7 +226,6 @@ RULES: Final = (
                 r"\b(?:hidden|internal|private|secret|concealed|raw) (?:reasoning|thoughts?|thinking|chain of thoughts?|monologue|scratch ?pad|deliberations?)",
                 r"\b(?:reveal|show|print|output|repeat|display|tell me|give me|what is|what s|whats|leak|dump|disclose|share|write out|copy)(?: me)? (?:your|the)(?: full| exact| original| initial| entire| hidden| complete)? (?:system prompt|system message|system instructions|initial instructions|original instructions|hidden instructions|developer (?:message|prompt|instructions)|instructions (?:above|you were given))",
                 r"\b(?:repeat|print|output) (?:all |everything |the (?:text|words) )?(?:above|before this)",
-                r"ignore (?:all |any )?(?:the |your )?(?:previous|prior|above|earlier) instructions",
                 r"(?:隐藏|内部|内在|原始)的?(?:思考|推理|思维|想法)",
                 r"(?:显示|展示|输出|告诉我|透露|泄露|公开|重复)(?:你的)?(?:系统提示|系统指令|初始指令|原始指令)",
                 r"(?:隠された|隠れた|内部の)(?:思考|推論|考え)",
@@ -303,7 +302,8 @@ RULES: Final = (
         0.6,
         (
             _alt(
-                r"\b(?:think|reason|solve|work|answer|go|calculate|compute|derive|figure|approach|respond|proceed|analy[sz]e)(?: it| this| that| the problem| the question| out| through(?: it| this)?){0,2} step by step",
+                r"\b(?:think|reason|solve|answer|calculate|compute|derive|figure|analy[sz]e)(?: \S+){0,4} step by step",
+                r"\b(?:work|go|proceed|approach|respond)(?: it| this| that| out| through(?: it| this)?){0,2} step by step",
                 r"\blets (?:think|reason|work|solve|go)(?: \S+){0,3} step by step",
                 r"step by step (?:reasoning|solution|thinking|derivation|explanation|calculation)",
                 r"\b(?:explain|show|justify|detail|write out) (?:each|every|all(?: of)?(?: the)?|your)"

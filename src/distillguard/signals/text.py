@@ -32,7 +32,7 @@ import itertools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -84,11 +84,13 @@ SIGNAL_SCHEMA: Final = pa.schema(
 )
 
 _SPACE = pa.scalar(" ", pa.large_string())
-# Punctuation is noise except what carries meaning in maths and code.
-_NOISE = r"[^\pL\pM\pN\pS\s%&#@*/\\.,'’-]+|\*{2,}|#{2,}"
-_APOSTROPHE = (r"(\pL)['’]+(\pL)", r"\1\2")
-_LONE_DOTS = (r"(^|\D)[.,]+|[.,]+(\D|$)", r"\1 \2")
-_LONE_DASH = (r"-+(\D|$)|['’]+", r" \1")
+# One RE2 pass: a "." or "," not between digits, a "-" not before a digit, and any
+# punctuation but what carries meaning in maths and code (``% & # @ * / \\``)
+# become a space; letters, marks, digits and symbols stay.
+_NOISE: Final = (
+    r"(^|\D)[.,]+|[.,]+(\D|$)|-+(\D|$)|[^\pL\pM\pN\pS\s%&#@*/\\.,-]+|\*{2,}|#{2,}",
+    r"\1 \2\3",
+)
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _CJK_SPLIT = r"[\p{Han}\p{Hiragana}]"
 
@@ -108,16 +110,16 @@ def normalize_array(texts: Sequence[str]) -> pa.LargeStringArray:
     Kept: letters (any script, CJK included), marks, digits, symbols
     (``+ = < > ^ $`` …), ``% & # @ * / \\``, a ``.`` or ``,`` between two
     digits (``3.5``, ``1,000``) and a ``-`` before a digit (``-3``). Numbers are
-    kept because they carry the identity of a maths problem. Lone surrogates
-    become spaces.
+    kept because they carry the identity of a maths problem. Apostrophes are
+    dropped (``don't`` → ``dont``). Lone surrogates become spaces.
     """
-    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
-    arr = _to_arrow(folded)
-    arr = pc.replace_substring_regex(arr, *_APOSTROPHE)
-    arr = pc.replace_substring_regex(arr, _NOISE, " ")
-    arr = pc.replace_substring_regex(arr, *_LONE_DOTS)
-    arr = pc.replace_substring_regex(arr, *_LONE_DASH)
+    folded = [_fold(t) for t in texts]
+    arr = pc.replace_substring_regex(_to_arrow(folded), *_NOISE)
     return pc.binary_join(_split(arr), _SPACE)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
 
 
 def _split(arr: pa.LargeStringArray) -> pa.ListArray:
@@ -146,7 +148,7 @@ def analyze_prompts(texts: Sequence[str]) -> pa.Table:
     >>> t.column("area")[0].as_py(), t.column("elicit_kind")[0].as_py()
     ('math', 'step_by_step')
     """
-    from distillguard.signals.capability import area_of_tokens, language_of_tokens
+    from distillguard.signals.capability import area_and_language
     from distillguard.signals.elicitation import elicitation_of_array
 
     texts = list(texts)
@@ -155,6 +157,7 @@ def analyze_prompts(texts: Sequence[str]) -> pa.Table:
     tokens = tokenize(norm)
     elicit, kind = elicitation_of_array(norm)
     bands = minhash_bands(tokens)
+    area, lang = area_and_language(tokens, raw, norm)
     n = len(texts)
     offsets = pa.array(np.arange(0, n * NUM_BANDS + 1, NUM_BANDS, dtype=np.int32))
     columns = [
@@ -163,8 +166,8 @@ def analyze_prompts(texts: Sequence[str]) -> pa.Table:
         pa.ListArray.from_arrays(offsets, pa.array(bands.ravel(), pa.uint64())),
         pa.array(elicit, pa.float32()),
         pa.array(kind, pa.string()),
-        pa.array(area_of_tokens(tokens, raw), pa.string()),
-        pa.array(language_of_tokens(tokens, norm), pa.string()),
+        pa.array(area, pa.string()),
+        pa.array(lang, pa.string()),
         pc.cast(pc.utf8_length(raw), pa.int32()),
     ]
     return pa.Table.from_arrays(columns, schema=SIGNAL_SCHEMA)
@@ -236,15 +239,29 @@ def tokenize(norm: pa.LargeStringArray) -> Tokens:
     split = capped
     if n_cjk.any():
         split = pc.replace_substring_regex(capped, f"({_CJK_SPLIT})", r" \1 ")
-    tokens = _split(split)
+        split = pc.binary_join(_split(split), _SPACE)
+    # ``split`` is trimmed with single spaces: only an empty text has an empty token.
+    tokens = pc.utf8_split_whitespace(split)
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
-    row = np.repeat(np.arange(len(norm)), lengths)
     flat = pc.list_flatten(tokens)
-    nonempty = np.asarray(pc.utf8_length(flat).to_numpy(zero_copy_only=False)) > 0
-    if not nonempty.all():
-        flat, row = flat.filter(pa.array(nonempty)), row[nonempty]
-        lengths = np.bincount(row, minlength=len(norm)).astype(np.int64)
+    empty = _byte_lengths(split) == 0
+    if empty.any():
+        keep = ~np.repeat(empty, lengths)
+        flat = flat.filter(pa.array(keep))
+        lengths = np.where(empty, 0, lengths)
+    row = np.repeat(np.arange(len(norm)), lengths)
     return Tokens(_token_hashes(flat), row, lengths, n_cjk)
+
+
+def _byte_lengths(arr: pa.Array) -> npt.NDArray[np.int64]:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    return np.diff(offsets)
 
 
 def shingle_hashes(tokens: Tokens) -> tuple[U64, U64]:
@@ -256,9 +273,9 @@ def shingle_hashes(tokens: Tokens) -> tuple[U64, U64]:
 
 def cap_text(arr: pa.LargeStringArray) -> pa.LargeStringArray:
     """The first ``HEAD_CHARS`` and last ``TAIL_CHARS`` characters of long texts."""
-    long = pc.greater(pc.utf8_length(arr), HEAD_CHARS + TAIL_CHARS)
-    if not pc.any(long).as_py():
+    if not len(arr) or _byte_lengths(arr).max() <= HEAD_CHARS + TAIL_CHARS:
         return arr
+    long = pc.greater(pc.utf8_length(arr), HEAD_CHARS + TAIL_CHARS)
     head = pc.utf8_slice_codeunits(arr, 0, HEAD_CHARS)
     tail = pc.utf8_slice_codeunits(arr, -TAIL_CHARS)
     return pc.if_else(long, pc.binary_join_element_wise(head, tail, _SPACE), arr)
@@ -272,7 +289,8 @@ def _token_hashes(flat: pa.Array) -> U64:
     vocab = encoded.dictionary.to_pylist()
     it = (xxhash.xxh3_64_intdigest(w.encode()) for w in vocab)
     vocab_hash = np.fromiter(it, dtype=np.uint64, count=len(vocab))
-    return vocab_hash[encoded.indices.to_numpy(zero_copy_only=False)]
+    out: U64 = vocab_hash[encoded.indices.to_numpy(zero_copy_only=False)]
+    return out
 
 
 def _windows(
@@ -305,10 +323,10 @@ class _Grow:
     """A growable 1-d numpy array."""
 
     def __init__(self, dtype: type) -> None:
-        self.data: npt.NDArray[np.generic] = np.zeros(1024, dtype=dtype)
+        self.data: npt.NDArray[Any] = np.zeros(1024, dtype=dtype)
         self.size = 0
 
-    def extend(self, values: npt.NDArray[np.generic]) -> None:
+    def extend(self, values: npt.NDArray[Any]) -> None:
         need = self.size + len(values)
         if need > len(self.data):
             grown = np.zeros(max(need, 2 * len(self.data)), dtype=self.data.dtype)
@@ -317,7 +335,7 @@ class _Grow:
         self.data[self.size : need] = values
         self.size = need
 
-    def view(self) -> npt.NDArray[np.generic]:
+    def view(self) -> npt.NDArray[Any]:
         return self.data[: self.size]
 
 

@@ -135,7 +135,10 @@ class WrapperIndex:
         if not len(self._seg):
             return np.zeros(len(hashes), dtype=bool)
         pos = np.minimum(np.searchsorted(self._seg, hashes), len(self._seg) - 1)
-        return (self._seg[pos] == hashes) & (self._count[pos] >= self.min_prompts) & (hashes != 0)
+        fixed: npt.NDArray[np.bool_] = (
+            (self._seg[pos] == hashes) & (self._count[pos] >= self.min_prompts) & (hashes != 0)
+        )
+        return fixed
 
     def _assign(self, seg: _Segments, texts: list[str]) -> npt.NDArray[np.uint64]:
         n = len(texts)
@@ -147,8 +150,8 @@ class WrapperIndex:
         rank = np.cumsum(fixed) - 1
         start = np.zeros(n, dtype=np.int64)
         np.cumsum(n_fixed[:-1], out=start[1:])
-        rank = (rank - start[seg.row]).astype(np.uint64)
-        term = np.where(fixed, _mix(seg.hash ^ (rank * _RANK)), np.uint64(0))
+        rank_u = (rank - start[seg.row]).astype(np.uint64)
+        term = np.where(fixed, _mix(seg.hash ^ (rank_u * _RANK)), np.uint64(0))
         sums = np.zeros(n, dtype=np.uint64)
         np.add.at(sums, seg.row, term)
         ids = _mix(sums)
@@ -208,7 +211,8 @@ def _segments(texts: list[str]) -> _Segments:
     raw: list[str] = pc.list_flatten(parts).to_pylist()
     norm = normalize_array(raw)
     words = pc.list_value_length(pc.utf8_split_whitespace(norm)).to_numpy(zero_copy_only=False)
-    empty = np.asarray(pc.utf8_length(norm).to_numpy(zero_copy_only=False)) == 0
+    # A segment without letters (list numbers, separators) is no part of a frame.
+    empty = ~np.asarray(pc.match_substring_regex(norm, r"\pL").to_numpy(zero_copy_only=False), bool)
     hashes = hash_texts(norm.to_pylist())
     hashes[empty] = 0
     return _Segments(raw, row, hashes, np.where(empty, 0, words).astype(np.int64))

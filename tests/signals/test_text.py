@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from distillguard.signals import text
+from distillguard.signals.capability import AREAS, LANGS
+from distillguard.signals.elicitation import KINDS
+from distillguard.signals.text import NUM_BANDS, SIGNAL_SCHEMA, analyze_prompts, normalize
+from tests.signals._corpora import load, sample
+
+PROBLEM = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes "
+    "muffins for her friends every day with four. She sells the remainder at the farmers' market "
+    "daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' "
+    "market? Her neighbour buys 5 eggs every Sunday and pays with a 10 dollar note, asking for "
+    "change in coins. How many coins does she give back if all are quarters?"
+)
+
+
+def bands_of(texts: list[str]) -> np.ndarray:
+    return np.stack(analyze_prompts(texts).column("bands").to_numpy(zero_copy_only=False))
+
+
+def collide(a: str, b: str) -> bool:
+    x, y = bands_of([a, b])
+    return bool(((x == y) & (x != 0)).any())
+
+
+def test_normalize() -> None:
+    assert normalize("  Solve: 3.5 + x = 10!  Step-by-step, PLEASE. ") == (
+        "solve 3.5 + x = 10 step by step please"
+    )
+    assert normalize("Don't STOP—1,000 times…") == "dont stop 1,000 times"
+    assert normalize("Straße") == "strasse"
+    assert normalize("请用中文，写出思考过程。") == "请用中文 写出思考过程"
+    assert normalize("") == ""
+    assert normalize("What is -3 - 4?") == "what is -3 4"
+
+
+def test_schema_and_row_per_text() -> None:
+    texts = ["hello", "", "hello", "x" * 10]
+    t = analyze_prompts(texts)
+    assert t.schema == SIGNAL_SCHEMA
+    assert t.num_rows == 4
+    rows = t.to_pylist()
+    assert rows[0]["prompt_hash"] == rows[2]["prompt_hash"]
+    assert rows[1]["n_chars"] == 0 and rows[3]["n_chars"] == 10
+    assert all(len(r["bands"]) == NUM_BANDS for r in rows)
+    assert rows[1]["bands"] == [0] * NUM_BANDS
+    for r in rows:
+        assert 0.0 <= r["elicit"] <= 1.0
+        assert r["elicit_kind"] in (None, *KINDS)
+        assert r["area"] in AREAS and r["lang"] in LANGS
+    assert analyze_prompts([]).num_rows == 0
+
+
+def test_prompt_hash_is_xxh3_of_raw_text() -> None:
+    import xxhash
+
+    t = analyze_prompts(["Hello  World"])
+    assert t.column("prompt_hash")[0].as_py() == xxhash.xxh3_64_intdigest(b"Hello  World")
+    assert t.column("norm_hash")[0].as_py() == xxhash.xxh3_64_intdigest(b"hello world")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.upper(),
+        lambda t: re.sub(r" ", "   ", t),
+        lambda t: t.replace("16", "17"),
+        lambda t: t.replace("three", "two"),
+        lambda t: t.replace("?", "!").replace(",", ""),
+        lambda t: "Please answer: " + t,
+        lambda t: t.replace("quarters", "dimes").replace("16", "12"),
+    ],
+)
+def test_light_edits_collide(edit: object) -> None:
+    assert callable(edit)
+    assert collide(PROBLEM, edit(PROBLEM))
+
+
+def test_cjk_near_duplicates_collide() -> None:
+    a = (
+        "小明有十五个苹果，他给了小红三个，又买了七个。"
+        "请问小明现在有多少个苹果？请写出完整的解题过程。"
+    )
+    assert collide(a, a.replace("十五", "十六"))
+    assert not collide(a, "今天天气很好，我们去公园散步吧，然后一起吃午饭，下午再去图书馆看书。")
+
+
+def test_unrelated_corpora_prompts_rarely_collide(corpora: Path) -> None:
+    texts = sample(load(corpora, "harvest_tasks") + load(corpora, "benign_chat"), 1500, seed=3)
+    texts = list(dict.fromkeys(texts))
+    b = bands_of(texts)
+    owner = np.repeat(np.arange(len(texts)), NUM_BANDS)
+    keys = b.ravel()
+    order = np.argsort(keys)
+    k, o = keys[order], owner[order]
+    pairs = {
+        (int(min(o[i], o[i + 1])), int(max(o[i], o[i + 1])))
+        for i in np.flatnonzero((k[1:] == k[:-1]) & (k[1:] != 0))
+        if o[i] != o[i + 1]
+    }
+    rate = len(pairs) / (len(texts) * (len(texts) - 1) / 2)
+    assert rate < 1e-4, (rate, [(texts[a][:60], texts[c][:60]) for a, c in list(pairs)[:5]])
+
+
+def test_long_text_is_capped_but_hashed_whole() -> None:
+    long_a = "word " * 100_000 + "tail one"
+    long_b = "word " * 100_000 + "tail two"
+    t = analyze_prompts([long_a, long_b])
+    h = t.column("norm_hash").to_pylist()
+    assert h[0] != h[1]
+    assert t.column("n_chars").to_pylist() == [len(long_a), len(long_b)]
+
+
+def test_lone_surrogates() -> None:
+    t = analyze_prompts(["ab\ud800cd", "\udfff"])
+    assert t.num_rows == 2
+    assert t.column("prompt_hash")[0].as_py() != t.column("prompt_hash")[1].as_py()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec=None), max_size=300), max_size=8))
+def test_never_crashes_on_arbitrary_unicode(texts: list[str]) -> None:
+    t = analyze_prompts(texts)
+    assert t.num_rows == len(texts)
+    assert t.schema == SIGNAL_SCHEMA
+
+
+def test_huge_text() -> None:
+    huge = "Solve step by step. " + "é漢字 x=1; " * 100_000
+    t = analyze_prompts([huge])
+    assert t.column("n_chars")[0].as_py() == len(huge)
+
+
+def test_to_arrow_fallback_replaces_surrogates() -> None:
+    arr = text._to_arrow(["a\ud800"])
+    assert isinstance(arr, pa.Array) and arr[0].as_py() == "a?"

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from distillguard.signals.text import analyze_prompts
+from distillguard.signals.wrappers import WrapperIndex
+from tests.signals._corpora import load, sample
+
+
+def norm_hashes(texts: list[str]) -> np.ndarray:
+    return analyze_prompts(texts).column("norm_hash").to_numpy()
+
+
+def test_finds_the_frame_of_wrapped_gsm8k(corpora: Path) -> None:
+    questions = sample(load(corpora, "harvest_tasks", "math_word:gsm8k"), 50, seed=1)
+    wrapped = [f"Solve step by step and show all reasoning: {q}" for q in questions]
+    idx = WrapperIndex()
+    ids = idx.add(wrapped, norm_hashes(wrapped))
+    assert len(set(ids.tolist())) == 1 and ids[0] != 0
+    assert idx.describe(int(ids[0])) == "Solve step by step and show all reasoning: {…}"
+
+
+def test_frame_around_content() -> None:
+    articles = [f"Article number {i} talks about topic {i * 7} in depth." for i in range(30)]
+    texts = [
+        f"Summarize the following article in 3 sentences:\n\n{a}\n\nSummary:" for a in articles
+    ]
+    idx = WrapperIndex()
+    ids = idx.add(texts, norm_hashes(texts))
+    assert len(set(ids.tolist())) == 1 and ids[0] != 0
+    assert idx.describe(int(ids[0])) == (
+        "Summarize the following article in 3 sentences:\n\n{…} Summary:"
+    )
+
+
+def test_unwrapped_chat_prompts_have_no_wrapper(corpora: Path) -> None:
+    chat = sample(load(corpora, "benign_chat", "chat:"), 2000, seed=2)
+    idx = WrapperIndex()
+    ids = idx.add(chat, norm_hashes(chat))
+    assert (ids != 0).mean() < 0.01
+
+
+def test_copies_of_one_prompt_are_no_wrapper() -> None:
+    texts = ["What is the capital of France? Answer in one word."] * 50
+    idx = WrapperIndex()
+    nh = norm_hashes(texts)
+    assert idx.add(texts, nh).tolist() == [0] * 50
+    # even when each copy counts as a distinct prompt
+    assert idx.add(texts, np.arange(50, dtype=np.uint64)).tolist() == [0] * 50
+
+
+def test_incremental_counts() -> None:
+    texts = [f"Translate into German: sentence number {i} is here." for i in range(25)]
+    idx = WrapperIndex()
+    early = idx.add(texts[:10], norm_hashes(texts[:10]))
+    assert early.tolist() == [0] * 10  # frame seen in fewer than 20 prompts yet
+    late = idx.add(texts[10:], norm_hashes(texts[10:]))
+    assert len(set(late.tolist())) == 1 and late[0] != 0
+    assert idx.describe(0) == ""
+
+
+def test_segment_memory_is_bounded() -> None:
+    idx = WrapperIndex(max_segments=1000)
+    for batch in range(5):
+        texts = [f"Fixed frame here: unique content {batch}-{i} x" for i in range(500)]
+        idx.add(texts, norm_hashes(texts))
+        assert idx.n_segments <= 1000
+    ids = idx.add(
+        ["Fixed frame here: something new"], norm_hashes(["Fixed frame here: something new"])
+    )
+    assert ids[0] != 0
+
+
+def test_empty_batch_and_empty_texts() -> None:
+    idx = WrapperIndex()
+    assert idx.add([], np.zeros(0, dtype=np.uint64)).tolist() == []
+    assert idx.add(["", "  "], np.array([1, 2], dtype=np.uint64)).tolist() == [0, 0]
