@@ -59,10 +59,9 @@ def truncate(raw: str) -> str:
 def open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, decompressed when it ends in ``.gz``; IngestError if unreadable."""
     try:
-        handle: IO[bytes] = open(path, "rb")  # noqa: SIM115
         if path.suffix.lower() == ".gz":
-            return gzip.open(handle, "rb")
-        return handle
+            return gzip.open(path, "rb")
+        return open(path, "rb")
     except OSError as exc:
         raise IngestError(f"cannot open {path}: {exc}") from exc
 

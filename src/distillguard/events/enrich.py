@@ -259,23 +259,25 @@ def lookup_ip(ip: str) -> IpInfo | None:
 
 @cache
 def _sampling_frame() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """IPv4 ASN ranges usable for sampling: first, size, kind (0 residential,
-    1 hosting, 2 neither), country code."""
+    """IPv4 segments where both the country and the ASN are known (the two range
+    lists cut at each other's boundaries): first, size, kind (0 residential,
+    1 hosting, 2 neither) and country code."""
     db = get_database()
-    ranges = db.asn_v4
-    known = ranges.ids >= 0
-    known &= np.array([n is not None for n in db.asn_names[ranges.ids]], dtype=bool)
-    first, last = ranges.first[known], ranges.last[known]
-    ids = ranges.ids[known]
-    country = db.country_codes[db.country_v4.find(first)]
-    public = np.array([c is not None for c in country], dtype=bool)
-    hosting = db.asn_hosting[ids]
+    c, a = db.country_v4, db.asn_v4
+    one = np.uint64(1)
+    cuts = np.unique(np.concatenate([c.first, c.last + one, a.first, a.last + one]))
+    first, size = cuts[:-1], np.diff(cuts)
+    country_id, asn_id = c.find(first), a.find(first)
+    names = db.asn_names[asn_id]
+    usable = (country_id >= _PRIVATE_IDS) & (asn_id >= 0)
+    usable &= np.array([n is not None for n in names], dtype=bool)
     other = pc.match_substring_regex(
-        pa.array(db.asn_names[ids], pa.string()), _NOT_RESIDENTIAL, ignore_case=True
+        pa.array(names, pa.string()), _NOT_RESIDENTIAL, ignore_case=True
     )
-    kind = np.where(hosting, 1, np.where(np.asarray(other.to_numpy(zero_copy_only=False)), 2, 0))
-    size = (last - first + np.uint64(1))[public]
-    return first[public], size, kind[public], country[public].astype(str)
+    other_np = np.asarray(pc.fill_null(other, False).to_numpy(zero_copy_only=False), dtype=bool)
+    kind = np.where(db.asn_hosting[asn_id], 1, np.where(other_np, 2, 0))
+    codes = db.country_codes[country_id]
+    return first[usable], size[usable], kind[usable], codes[usable].astype(str)
 
 
 def sample_ips(
