@@ -17,7 +17,9 @@ import xxhash
 def hash_ids(ids: list[str]) -> np.ndarray:
     """xxh3-64 of each id (uint64), in order."""
     digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(v) for v in ids), dtype=np.uint64, count=len(ids))
+    return np.fromiter(
+        (digest(v.encode("utf-8", "surrogatepass")) for v in ids), dtype=np.uint64, count=len(ids)
+    )
 
 
 class SeenIds:

@@ -85,7 +85,7 @@ def _type_ok(t: str, kind: Kind, value: str) -> str:
 @cache
 def build_query() -> str:
     """The SQL of the fast path over a table ``chunk(_row BIGINT, line VARCHAR)``."""
-    struct = {f: _DUCK_TYPE[SIMPLE_FIELDS[f]] for f in SIMPLE_FIELDS}
+    struct: dict[str, object] = {f: _DUCK_TYPE[SIMPLE_FIELDS[f]] for f in SIMPLE_FIELDS}
     struct |= {f: _DUCK_TYPE[PARAM_FIELDS[f]] for f in PARAM_FIELDS}
     struct |= _SPECIAL_TYPES
     paths = _sql_list(["$", *(f"$.{f}" for f in _TOP)])

@@ -147,7 +147,7 @@ def span_record(span: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any
     params = {name: attrs.pop(key) for key, name in PARAM_ATTRIBUTES.items() if key in attrs}
     if params:
         record["params"] = params
-    end = span.get("endTimeUnixNano")
+    end: Any = span.get("endTimeUnixNano")
     with contextlib.suppress(KeyError, TypeError, ValueError):
         record["latency_ms"] = (int(end) - int(span["startTimeUnixNano"])) / 1e6
     extra = {"trace_id": span.get("traceId"), "span_id": span.get("spanId")}

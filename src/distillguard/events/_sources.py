@@ -60,7 +60,7 @@ def open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, decompressed when it ends in ``.gz``; IngestError if unreadable."""
     try:
         if path.suffix.lower() == ".gz":
-            return gzip.open(path, "rb")
+            return gzip.open(path, "rb")  # type: ignore[return-value]
         return open(path, "rb")
     except OSError as exc:
         raise IngestError(f"cannot open {path}: {exc}") from exc

@@ -47,16 +47,17 @@ def _string(name: str, value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise Rejected(Reason.wrong_type(name))
-    return value
+    text: str = value
+    return text
 
 
 def _country(value: Any) -> str | None:
-    value = _string("declared_country", value)
-    if value is None:
+    text = _string("declared_country", value)
+    if text is None:
         return None
-    if len(value) != 2 or not value.isascii() or not value.isalpha():
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
         raise Rejected(Reason.BAD_COUNTRY)
-    return value.upper()
+    return text.upper()
 
 
 def _bool(value: Any) -> bool | None:
@@ -99,5 +100,5 @@ def read_accounts(path: str | Path) -> tuple[pa.Table, pa.Table]:
         rows.pop(row["account_id"], None)
         rows[row["account_id"]] = row
     accounts = pa.Table.from_pylist(list(rows.values()), schema=ACCOUNT_SCHEMA)
-    columns = list(zip(*rejects, strict=True)) if rejects else [[], [], [], []]
+    columns: list[list[Any]] = [list(c) for c in zip(*rejects, strict=True)] or [[], [], [], []]
     return accounts, pa.table([pa.array(c) for c in columns], schema=REJECT_SCHEMA)
