@@ -48,8 +48,13 @@ def main() -> None:
     replay_s = time.perf_counter() - t0
     det = rep.detection
     scores = {a: s.score for a, s in det.scores.accounts.items()}
-    ev = evaluate(det.actions, scores, labels, requests=rep.requests,
-                  served_before_action=rep.served_before_action)
+    ev = evaluate(
+        det.actions,
+        scores,
+        labels,
+        requests=rep.requests,
+        served_before_action=rep.served_before_action,
+    )
     console.rule(f"replay: {rep.steps} steps of {args.step:g} min, {replay_s:.1f} s")
     render.print_all(console, render.evaluation_tables(ev, leakage=True))
     console.print(f"replay / scan time: {replay_s / scan_s:.2f}")

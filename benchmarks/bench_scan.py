@@ -38,14 +38,27 @@ def main() -> None:
         rows.append((n, res))
         console.print(f"{n:,}: {res['lines']:,} events in {res['seconds']:.1f} s")
     table = Table(title="scan throughput")
-    for col in ("events", "seconds", "events/s", "µs/event", "peak RSS MB", "accounts",
-                "campaigns"):
+    for col in (
+        "events",
+        "seconds",
+        "events/s",
+        "µs/event",
+        "peak RSS MB",
+        "accounts",
+        "campaigns",
+    ):
         table.add_column(col, justify="right")
     for _, r in rows:
         lines, secs = int(r["lines"]), float(r["seconds"])  # type: ignore[arg-type]
-        table.add_row(f"{lines:,}", f"{secs:.1f}", f"{lines / secs:,.0f}",
-                      f"{1e6 * secs / lines:.1f}", f"{float(r['peak_rss_mb']):,.0f}",  # type: ignore[arg-type]
-                      f"{r['accounts']:,}", str(r["campaigns"]))
+        table.add_row(
+            f"{lines:,}",
+            f"{secs:.1f}",
+            f"{lines / secs:,.0f}",
+            f"{1e6 * secs / lines:.1f}",
+            f"{float(r['peak_rss_mb']):,.0f}",  # type: ignore[arg-type]
+            f"{r['accounts']:,}",
+            str(r["campaigns"]),
+        )
     console.print(table)
     stages = Table(title="per-stage seconds")
     stages.add_column("stage")

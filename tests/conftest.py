@@ -28,7 +28,7 @@ def corpora() -> Path:
     return path
 
 
-def make_events(rows: list[dict[str, object]]) -> "pa.Table":
+def make_events(rows: list[dict[str, object]]) -> pa.Table:
     """Events in ``EVENT_SCHEMA`` from partial rows (``ts`` in epoch seconds)."""
     import pyarrow as pa
 

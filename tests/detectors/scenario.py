@@ -50,12 +50,28 @@ def scenario() -> tuple[list[dict[str, object]], pa.Table, set[str]]:
         t = START + rng.uniform(0, 3 * 3600)
         for _ in range(int(rng.integers(5, 40))):
             t += float(rng.exponential(900)) if rng.random() < 0.3 else float(rng.uniform(5, 90))
-            rows.append({"ts": t, "account_id": acc, "ip": f"81.{u}.{u % 7}.{u % 200 + 1}",
-                         "prompt": CHAT[int(rng.integers(len(CHAT)))], "model": "m-large",
-                         "user_agent": "Mozilla/5.0", "input_tokens": 20, "output_tokens": 200})
-        accounts.append({"account_id": acc, "created_at": START - 86400 * float(rng.uniform(30, 900)),
-                         "payment_fingerprint": f"card{u}", "email_domain": "mail.example",
-                         "tier": "payg", "verified": False})
+            rows.append(
+                {
+                    "ts": t,
+                    "account_id": acc,
+                    "ip": f"81.{u}.{u % 7}.{u % 200 + 1}",
+                    "prompt": CHAT[int(rng.integers(len(CHAT)))],
+                    "model": "m-large",
+                    "user_agent": "Mozilla/5.0",
+                    "input_tokens": 20,
+                    "output_tokens": 200,
+                }
+            )
+        accounts.append(
+            {
+                "account_id": acc,
+                "created_at": START - 86400 * float(rng.uniform(30, 900)),
+                "payment_fingerprint": f"card{u}",
+                "email_domain": "mail.example",
+                "tier": "payg",
+                "verified": False,
+            }
+        )
     op = {f"op{k:02d}" for k in range(10)}
     qs = problems(2000, 2)
     for k, acc in enumerate(sorted(op)):
@@ -63,23 +79,44 @@ def scenario() -> tuple[list[dict[str, object]], pa.Table, set[str]]:
         for j in range(150):
             t += float(rng.uniform(28, 32))
             q = qs[(k * 150 + j) % len(qs)]
-            rows.append({"ts": t, "account_id": acc, "ip": f"203.0.113.{k + 1}",
-                         "prompt": f"Solve step by step and write out all of your reasoning: {q}",
-                         "model": "m-large", "user_agent": "python-httpx/0.27",
-                         "tls_fingerprint": "t13d1516h2_8daaf6152771_b0da82dd1658",
-                         "input_tokens": 80, "output_tokens": 300, "reasoning_tokens": 1500,
-                         "temperature": 0.7, "max_tokens": 4096})
-        accounts.append({"account_id": acc, "created_at": START - 3600 + k * 5,
-                         "payment_fingerprint": "card-shared", "email_domain": "mail.example",
-                         "tier": "payg", "verified": False})
+            rows.append(
+                {
+                    "ts": t,
+                    "account_id": acc,
+                    "ip": f"203.0.113.{k + 1}",
+                    "prompt": f"Solve step by step and write out all of your reasoning: {q}",
+                    "model": "m-large",
+                    "user_agent": "python-httpx/0.27",
+                    "tls_fingerprint": "t13d1516h2_8daaf6152771_b0da82dd1658",
+                    "input_tokens": 80,
+                    "output_tokens": 300,
+                    "reasoning_tokens": 1500,
+                    "temperature": 0.7,
+                    "max_tokens": 4096,
+                }
+            )
+        accounts.append(
+            {
+                "account_id": acc,
+                "created_at": START - 3600 + k * 5,
+                "payment_fingerprint": "card-shared",
+                "email_domain": "mail.example",
+                "tier": "payg",
+                "verified": False,
+            }
+        )
     rows.sort(key=lambda r: float(r["ts"]))  # type: ignore[arg-type]
     cols = {f.name: [a.get(f.name) for a in accounts] for f in ACCOUNT_SCHEMA}
     cols["created_at"] = [int(float(v) * 1e6) for v in cols["created_at"]]  # type: ignore[arg-type]
     table = pa.table(
-        {f.name: pa.array(cols[f.name], pa.int64() if f.name == "created_at" else f.type)
-         for f in ACCOUNT_SCHEMA}
+        {
+            f.name: pa.array(cols[f.name], pa.int64() if f.name == "created_at" else f.type)
+            for f in ACCOUNT_SCHEMA
+        }
     )
-    table = table.set_column(1, "created_at", table.column("created_at").cast(ACCOUNT_SCHEMA.field("created_at").type))
+    table = table.set_column(
+        1, "created_at", table.column("created_at").cast(ACCOUNT_SCHEMA.field("created_at").type)
+    )
     return rows, table, op
 
 

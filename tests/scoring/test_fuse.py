@@ -3,7 +3,9 @@ from distillguard.detectors.base import Finding
 from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, fuse_families, score
 
 
-def _f(det: str, fam: Family, accounts: tuple[str, ...], s: float, link: str | None = None) -> Finding:
+def _f(
+    det: str, fam: Family, accounts: tuple[str, ...], s: float, link: str | None = None
+) -> Finding:
     return Finding(det, fam, accounts, s, f"{det} reason", {}, link)
 
 

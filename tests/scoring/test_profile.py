@@ -8,8 +8,9 @@ from distillguard.scoring import AccountScore, Campaign, load_profile
 
 
 def _campaign(score: float, n: int = 5, requests: int = 10_000) -> Campaign:
-    return Campaign("cmp_x", [f"a{i}" for i in range(n)], score, score, score, {}, requests,
-                    0.0, 1.0, [])
+    return Campaign(
+        "cmp_x", [f"a{i}" for i in range(n)], score, score, score, {}, requests, 0.0, 1.0, []
+    )
 
 
 def test_default_profile_loads() -> None:

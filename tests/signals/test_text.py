@@ -144,3 +144,9 @@ def test_huge_text() -> None:
 def test_to_arrow_fallback_replaces_surrogates() -> None:
     arr = text._to_arrow(["a\ud800"])
     assert isinstance(arr, pa.Array) and arr[0].as_py() == "a?"
+
+
+def test_fewer_tokens_than_the_shingle_width() -> None:
+    t = analyze_prompts(["0𰀀", "漢", "a", "a b"])
+    bands = t.column("bands").to_pylist()
+    assert all(len(b) == NUM_BANDS and 0 not in b for b in bands)

@@ -28,7 +28,9 @@ app = typer.Typer(
 console = Console(stderr=False)
 err = Console(stderr=True)
 
-EventsArg = Annotated[list[Path], typer.Argument(help="Event files (JSONL[.gz], Parquet, CSV, OTLP JSON).")]
+EventsArg = Annotated[
+    list[Path], typer.Argument(help="Event files (JSONL[.gz], Parquet, CSV, OTLP JSON).")
+]
 AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Account side table.")]
 ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="Policy profile (YAML).")]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="jsonl, parquet, csv or otlp.")]
@@ -50,9 +52,13 @@ def _errors() -> Iterator[None]:
 @contextmanager
 def _progress(label: str) -> Iterator[object]:
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(),
-        console=err, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task(label, total=None, events=0)
 
@@ -76,7 +82,9 @@ def scan(
     html: Annotated[Path | None, typer.Option("--html", help="HTML report to write.")] = None,
     fmt: FormatOpt = None,
     labels: LabelsOpt = None,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Write rejected records (JSONL).")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Write rejected records (JSONL).")
+    ] = None,
 ) -> None:
     """Scan event files and write the report of every account and campaign."""
     from distillguard.engine.scan import scan as run_scan
@@ -129,12 +137,16 @@ def replay(
         prof = load_profile(profile)
         t0 = time.perf_counter()
         with _progress("replay") as update:
-            result = run_replay(events, accounts=accounts, profile=prof, step_s=step * 60,
-                                fmt=fmt, progress=update)  # type: ignore[arg-type]
+            result = run_replay(
+                events, accounts=accounts, profile=prof, step_s=step * 60, fmt=fmt, progress=update
+            )  # type: ignore[arg-type]
         elapsed = time.perf_counter() - t0
-        report = build_report(result.summary, result.detection,
-                              first_action_at=result.first_action_at,
-                              detected_at=result.campaign_detected_at)
+        report = build_report(
+            result.summary,
+            result.detection,
+            first_action_at=result.first_action_at,
+            detected_at=result.campaign_detected_at,
+        )
         _write_json(out, report)
         console.print(render.ingest_table(result.summary))
         console.print(render.actions_table(report))
@@ -142,10 +154,13 @@ def replay(
         if labels is not None:
             from distillguard.engine.evaluate import evaluate, read_labels
 
-            ev = evaluate(result.detection.actions,
-                          {a: s.score for a, s in result.detection.scores.accounts.items()},
-                          read_labels(labels), requests=result.requests,
-                          served_before_action=result.served_before_action)
+            ev = evaluate(
+                result.detection.actions,
+                {a: s.score for a, s in result.detection.scores.accounts.items()},
+                read_labels(labels),
+                requests=result.requests,
+                served_before_action=result.served_before_action,
+            )
             render.print_all(console, render.evaluation_tables(ev, leakage=True))
         console.print(f"Report: {out}  ({result.steps} steps, {elapsed:.1f} s)")
 

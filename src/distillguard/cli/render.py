@@ -14,8 +14,9 @@ def ingest_table(summary: IngestSummary) -> Table:
     t = Table(title="Ingest", show_header=True)
     for col in ("lines read", "accepted", "rejected", "duplicates"):
         t.add_column(col, justify="right")
-    t.add_row(*(f"{v:,}" for v in (summary.lines, summary.accepted, summary.rejected,
-                                   summary.duplicates)))
+    t.add_row(
+        *(f"{v:,}" for v in (summary.lines, summary.accepted, summary.rejected, summary.duplicates))
+    )
     return t
 
 
@@ -27,8 +28,13 @@ def campaigns_table(report: JSON, limit: int = 10) -> Table:
     t.add_column("requests", justify="right")
     t.add_column("signals")
     for c in report["campaigns"][:limit]:
-        t.add_row(c["campaign_id"], f"{c['score']:.2f}", str(len(c["accounts"])),
-                  f"{c['requests']:,}", "\n".join(s[:140] for s in c["signals"][:4]))
+        t.add_row(
+            c["campaign_id"],
+            f"{c['score']:.2f}",
+            str(len(c["accounts"])),
+            f"{c['requests']:,}",
+            "\n".join(s[:140] for s in c["signals"][:4]),
+        )
     return t
 
 
@@ -40,8 +46,13 @@ def accounts_table(report: JSON, limit: int = 10) -> Table:
     t.add_column("campaign")
     t.add_column("reasons")
     for a in report["accounts"][:limit]:
-        t.add_row(a["account_id"], f"{a['score']:.2f}", a["action"], a["campaign_id"] or "",
-                  "\n".join(r[:140] for r in a["reasons"][:3]))
+        t.add_row(
+            a["account_id"],
+            f"{a['score']:.2f}",
+            a["action"],
+            a["campaign_id"] or "",
+            "\n".join(r[:140] for r in a["reasons"][:3]),
+        )
     return t
 
 
@@ -65,8 +76,14 @@ def evaluation_tables(ev: Evaluation, *, leakage: bool = False) -> list[Table]:
         pops.add_column("served before action", justify="right")
     for p in ev.populations:
         kind = "attack" if p.malicious else ("hard negative" if p.hard_negative else "benign")
-        row = [p.population, kind, str(p.accounts), f"{p.enforced} ({p.enforced_share:.1%})",
-               str(p.suspended), str(p.reviewed)]
+        row = [
+            p.population,
+            kind,
+            str(p.accounts),
+            f"{p.enforced} ({p.enforced_share:.1%})",
+            str(p.suspended),
+            str(p.reviewed),
+        ]
         if leakage:
             share = p.served_before_action / p.requests if p.requests else 0.0
             row.append(f"{share:.1%}")

@@ -3,14 +3,16 @@ areas (maths, code, reasoning) far beyond the population's mix."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import squash
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 #: Areas a distiller harvests for: verifiable, reasoning-heavy capabilities.
 HARVEST_AREAS = ("math", "code", "reasoning")
@@ -60,12 +62,19 @@ class CapabilityConcentrationDetector(Detector):
             top = int(np.argmax(p[i]))
             out.append(
                 Finding(
-                    self.name, self.family, (accounts[i],), round(float(score[i]), 4),
+                    self.name,
+                    self.family,
+                    (accounts[i],),
+                    round(float(score[i]), 4),
                     f"{p[i, top]:.0%} of prompts are {areas[top]} (population: {pop[top]:.0%}); "
                     f"{h_share[i]:.0%} maths/code/reasoning",
-                    {"kl_bits": float(kl[i]), "top_area": areas[top],
-                     "top_share": float(p[i, top]), "population_share": float(pop[top]),
-                     "harvest_share": float(h_share[i])},
+                    {
+                        "kl_bits": float(kl[i]),
+                        "top_area": areas[top],
+                        "top_share": float(p[i, top]),
+                        "population_share": float(pop[top]),
+                        "harvest_share": float(h_share[i]),
+                    },
                 )
             )
         return out

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import column, squash
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class ReasoningElicitationDetector(Detector):
@@ -42,11 +44,18 @@ class ReasoningElicitationDetector(Detector):
         for i in np.flatnonzero(score >= 0.3):
             out.append(
                 Finding(
-                    self.name, self.family, (ids[i],), round(float(score[i]), 4),
+                    self.name,
+                    self.family,
+                    (ids[i],),
+                    round(float(score[i]), 4),
                     f"{share[i]:.0%} of {int(n[i])} prompts ask for written-out reasoning "
                     f"({strong[i]:.0%} forcefully); reasoning tokens are {reas[i]:.0%} of output",
-                    {"elicit_share": float(share[i]), "strong_share": float(strong[i]),
-                     "reasoning_share": float(reas[i]), "requests": int(n[i])},
+                    {
+                        "elicit_share": float(share[i]),
+                        "strong_share": float(strong[i]),
+                        "reasoning_share": float(reas[i]),
+                        "requests": int(n[i]),
+                    },
                 )
             )
         return out

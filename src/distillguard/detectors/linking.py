@@ -4,14 +4,16 @@ domains, networks and client fingerprints."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import key_groups
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class AccountLinkingDetector(Detector):
@@ -30,13 +32,16 @@ class AccountLinkingDetector(Detector):
         n_acc = max(ctx.n_accounts, 1)
         common = max(10, int(self.common_share * n_acc))
         out: list[Finding] = []
-        out += self._groups(ctx, "payment", 2, max(common, 1000), 0.9,
-                            "share one payment instrument")
+        out += self._groups(
+            ctx, "payment", 2, max(common, 1000), 0.9, "share one payment instrument"
+        )
         out += self._groups(ctx, "email", 2, common, 0.35, "share a rare e-mail domain")
-        out += self._groups(ctx, "net", 2, self.max_net_accounts, 0.45,
-                            "connect from the same network")
-        out += self._groups(ctx, "client", 2, common, 0.35,
-                            "share a rare client (user agent and TLS fingerprint)")
+        out += self._groups(
+            ctx, "net", 2, self.max_net_accounts, 0.45, "connect from the same network"
+        )
+        out += self._groups(
+            ctx, "client", 2, common, 0.35, "share a rare client (user agent and TLS fingerprint)"
+        )
         out += self._signup_bursts(ctx, common)
         return out
 
@@ -45,7 +50,10 @@ class AccountLinkingDetector(Detector):
     ) -> list[Finding]:
         return [
             Finding(
-                self.name, self.family, tuple(accounts), score,
+                self.name,
+                self.family,
+                tuple(accounts),
+                score,
                 f"{len(accounts)} accounts {what} ({family} {key})",
                 {"family": family, "key": key, "accounts": len(accounts), "requests": n},
                 link=f"{family}:{key}",
@@ -63,9 +71,11 @@ class AccountLinkingDetector(Detector):
         need = max(5.0, 5.0 * usual)
         return [
             Finding(
-                self.name, self.family, tuple(accounts), 0.6,
-                f"{len(accounts)} accounts created within the same 10 minutes "
-                f"(usual: {usual:.0f})",
+                self.name,
+                self.family,
+                tuple(accounts),
+                0.6,
+                f"{len(accounts)} accounts created within the same 10 minutes (usual: {usual:.0f})",
                 {"family": "signup", "bucket": key, "accounts": len(accounts), "usual": usual},
                 link=f"signup:{key}",
             )

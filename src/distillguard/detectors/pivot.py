@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import column, squash
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class ModelPivotDetector(Detector):
@@ -35,7 +37,10 @@ class ModelPivotDetector(Detector):
         ids = f.column("account_id").to_pylist()
         return [
             Finding(
-                self.name, self.family, (ids[i],), round(float(score[i]), 4),
+                self.name,
+                self.family,
+                (ids[i],),
+                round(float(score[i]), 4),
                 f"{share[i]:.0%} of traffic went to a newly released model within 24 h "
                 f"(population: {base:.0%})",
                 {"new_model_share": float(share[i]), "population_share": base},

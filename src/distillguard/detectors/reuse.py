@@ -3,11 +3,13 @@ accounts, discounting prompts that many unrelated accounts send."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from distillguard._types import Family
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 # For every shared near-duplicate cluster: its accounts, and how many shared
 # clusters each of them has. A viral prompt is shared by many accounts that
@@ -54,11 +56,19 @@ class PromptReuseDetector(Detector):
             sample = ctx.prompts.sample(int(key))
             out.append(
                 Finding(
-                    self.name, self.family, tuple(accounts), round(score, 4),
+                    self.name,
+                    self.family,
+                    tuple(accounts),
+                    round(score, 4),
                     f"{len(accounts)} accounts sent near-duplicates of one prompt; they share "
                     f"{coherence:.0f} such prompts each (median)",
-                    {"cluster": key, "accounts": len(accounts), "coherence": float(coherence),
-                     "requests": int(n), "sample": (sample or "")[:200]},
+                    {
+                        "cluster": key,
+                        "accounts": len(accounts),
+                        "coherence": float(coherence),
+                        "requests": int(n),
+                        "sample": (sample or "")[:200],
+                    },
                     link=f"cluster:{key}",
                 )
             )

@@ -4,14 +4,16 @@ the same ten minutes, far beyond the usual rate of first requests."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import column
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 _BUCKET_S = 600.0
 _EDGE_S = 2 * 3600.0
@@ -52,11 +54,18 @@ class SynchronisedActivityDetector(Detector):
                 if len(members) >= need:
                     out.append(
                         Finding(
-                            self.name, self.family, tuple(sorted(ids[i] for i in members)), 0.5,
+                            self.name,
+                            self.family,
+                            tuple(sorted(ids[i] for i in members)),
+                            0.5,
                             f"{len(members)} accounts {label} within the same 10 minutes "
                             f"(usual: {usual:.0f})",
-                            {"bucket_start": b * _BUCKET_S, "accounts": len(members),
-                             "usual": usual, "edge": label},
+                            {
+                                "bucket_start": b * _BUCKET_S,
+                                "accounts": len(members),
+                                "usual": usual,
+                                "edge": label,
+                            },
                             link=f"{label}:{b}",
                         )
                     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import column, squash
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class AutomationTimingDetector(Detector):
@@ -53,9 +55,17 @@ class AutomationTimingDetector(Detector):
             reason = "machine-like timing: " + ("; ".join(cues) or "several weak cues")
             out.append(
                 Finding(
-                    self.name, self.family, (ids[i],), round(float(score[i]), 4), reason,
-                    {"dt_cv": float(cv[i]), "regular_share": float(regular[i]),
-                     "hours_of_day": int(hours[i]), "active_hours": int(active_h[i])},
+                    self.name,
+                    self.family,
+                    (ids[i],),
+                    round(float(score[i]), 4),
+                    reason,
+                    {
+                        "dt_cv": float(cv[i]),
+                        "regular_share": float(regular[i]),
+                        "hours_of_day": int(hours[i]),
+                        "active_hours": int(active_h[i]),
+                    },
                 )
             )
         return out

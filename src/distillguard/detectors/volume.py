@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors._util import column, ratio_text, robust_z, squash
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class VolumeDetector(Detector):
@@ -48,9 +50,13 @@ class VolumeDetector(Detector):
                     round(float(score[i]), 4),
                     f"{int(n[i])} requests, {rate[i]:.0f} per active hour "
                     f"({ratio_text(rate[i], med_rate)} the population median)",
-                    {"requests": int(n[i]), "req_per_active_hour": float(rate[i]),
-                     "population_median_rate": med_rate, "population_median_requests": med_n,
-                     "z": float(z[i])},
+                    {
+                        "requests": int(n[i]),
+                        "req_per_active_hour": float(rate[i]),
+                        "population_median_rate": med_rate,
+                        "population_median_requests": med_n,
+                        "z": float(z[i]),
+                    },
                 )
             )
         return out

@@ -3,13 +3,15 @@ accounts."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from distillguard._types import Family
 from distillguard.detectors._util import key_groups
 from distillguard.detectors.base import Detector, Finding
-from distillguard.engine.state import DetectionContext
 from distillguard.signals.elicitation import elicitation
+
+if TYPE_CHECKING:
+    from distillguard.engine.state import DetectionContext
 
 
 class SharedWrapperDetector(Detector):
@@ -35,11 +37,18 @@ class SharedWrapperDetector(Detector):
             score = 0.45 + 0.4 * float(e)
             out.append(
                 Finding(
-                    self.name, self.family, tuple(accounts), round(score, 4),
-                    f"{len(accounts)} accounts wrap their prompts in one template: "
-                    f"\"{text[:120]}\"",
-                    {"wrapper": key, "template": text[:500], "accounts": len(accounts),
-                     "requests": int(n), "elicitation": float(e)},
+                    self.name,
+                    self.family,
+                    tuple(accounts),
+                    round(score, 4),
+                    f'{len(accounts)} accounts wrap their prompts in one template: "{text[:120]}"',
+                    {
+                        "wrapper": key,
+                        "template": text[:500],
+                        "accounts": len(accounts),
+                        "requests": int(n),
+                        "elicitation": float(e),
+                    },
                     link=f"wrapper:{key}",
                 )
             )

@@ -189,7 +189,9 @@ class DetectionState:
     def merge(self, relation: str) -> None:
         """Merge a table or view of per-event signals into the state."""
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW _sig AS SELECT * FROM {relation}")
-        lo, hi, count = self.con.execute("SELECT min(t), max(t), count(*) FROM _sig").fetchone() or (
+        lo, hi, count = self.con.execute(
+            "SELECT min(t), max(t), count(*) FROM _sig"
+        ).fetchone() or (
             None,
             None,
             0,
@@ -220,6 +222,7 @@ class DetectionState:
             "api_key_id": ev.column("api_key_id"),
             "ip": ev.column("ip"),
             "asn": ev.column("asn"),
+            "asn_org": ev.column("asn_org"),
             "hosting": ev.column("hosting"),
             "user_agent": ev.column("user_agent"),
             "tls_fingerprint": ev.column("tls_fingerprint"),
@@ -377,7 +380,7 @@ SELECT account_id, t, family, key FROM (
             WHEN ip LIKE '%:%' THEN array_to_string(string_split(ip, ':')[1:3], ':') || '::/48'
             WHEN ip IS NOT NULL THEN regexp_replace(ip, '\\.[0-9]+$', '.0/24')
         END AS net,
-        CAST(asn AS VARCHAR) AS asn,
+        coalesce(CAST(asn AS VARCHAR), asn_org) AS asn,
         CASE WHEN user_agent IS NOT NULL OR tls_fingerprint IS NOT NULL
             THEN coalesce(user_agent, '') || ' | ' || coalesce(tls_fingerprint, '') END AS client,
         model,

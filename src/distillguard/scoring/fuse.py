@@ -179,13 +179,17 @@ def _campaigns(
     return out
 
 
-def _pairs(ids: list[int], salt: str, dense: int = 40, degree: int = 8) -> Iterable[tuple[int, int]]:
+def _pairs(
+    ids: list[int], salt: str, dense: int = 40, degree: int = 8
+) -> Iterable[tuple[int, int]]:
     """Edges that tie a group together: every pair for a small group; for a
     large one, each member to its next ``degree`` members in a fixed
     pseudo-random order, which keeps the group connected at linear cost."""
     if len(ids) <= dense:
         return ((ids[a], ids[b]) for a in range(len(ids)) for b in range(a + 1, len(ids)))
-    order = sorted(ids, key=lambda i: hashlib.blake2b(f"{salt}:{i}".encode(), digest_size=8).digest())
+    order = sorted(
+        ids, key=lambda i: hashlib.blake2b(f"{salt}:{i}".encode(), digest_size=8).digest()
+    )
     n = len(order)
     return ((order[a], order[(a + d) % n]) for a in range(n) for d in range(1, degree + 1))
 
@@ -222,7 +226,9 @@ def _campaign(
     # harvesting behaviour of its own.
     total = sum(requests.get(a, 0) for a in accs)
     intensity = sum(accounts[a].own_score * requests.get(a, 0) for a in accs) / max(total, 1)
-    volume = 1.0 / (1.0 + math.exp(-(math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25))
+    volume = 1.0 / (
+        1.0 + math.exp(-(math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25)
+    )
     harvest = 1.0 - (1.0 - 0.6 * volume) * (1.0 - 0.9 * intensity)
     # Own evidence also counts towards family presence.
     for fam in LINK_FAMILIES:

@@ -1,0 +1,143 @@
+"""scan and replay end to end on files, and the report contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from distillguard.cli import app
+from distillguard.engine.replay import replay
+from distillguard.engine.scan import scan
+from distillguard.report.json_report import build_report
+from tests.detectors.scenario import scenario
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, set[str]]:
+    rows, accounts, op = scenario()
+    d = tmp_path_factory.mktemp("scan")
+    ev, acc = d / "events.jsonl", d / "accounts.jsonl"
+    with ev.open("w") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({**r, "ts": _iso(float(r["ts"])), "request_id": f"r{i}"}) + "\n")
+        fh.write("this line is not JSON\n")
+        fh.write(
+            json.dumps({**rows[0], "ts": _iso(float(rows[0]["ts"])), "request_id": "r0"}) + "\n"
+        )
+    with acc.open("w") as fh:
+        for a in accounts.to_pylist():
+            a.pop("extra", None)
+            fh.write(json.dumps({**a, "created_at": a["created_at"].isoformat()}) + "\n")
+    return ev, acc, op
+
+
+def _check_contract(report: dict[str, object], n_accounts: int) -> None:
+    assert report["schema"] == "distillguard.report/1"
+    inp = report["input"]
+    assert isinstance(inp, dict)
+    assert inp["lines"] == inp["events"] + inp["rejected"] + inp["duplicates"]
+    accounts = report["accounts"]
+    assert isinstance(accounts, list) and len(accounts) == n_accounts == inp["accounts"]
+    for a in accounts:
+        assert set(a) == {
+            "account_id",
+            "score",
+            "action",
+            "campaign_id",
+            "first_action_at",
+            "reasons",
+        }
+        assert 0.0 <= a["score"] <= 1.0
+        assert a["action"] in {"allow", "review", "throttle", "degrade", "suspend"}
+    campaigns = report["campaigns"]
+    assert isinstance(campaigns, list)
+    for c in campaigns:
+        assert set(c) == {
+            "campaign_id",
+            "score",
+            "accounts",
+            "requests",
+            "first_seen",
+            "detected_at",
+            "signals",
+        }
+
+
+def test_scan_finds_the_operation(files: tuple[Path, Path, set[str]]) -> None:
+    ev, acc, op = files
+    result = scan([ev], accounts=acc)
+    report = build_report(result.summary, result.detection)
+    _check_contract(report, 50)
+    assert report["input"] == {
+        "lines": len(ev.read_text().splitlines()),
+        "events": report["input"]["events"],  # type: ignore[index]
+        "rejected": 1,
+        "duplicates": 1,
+        "accounts": 50,
+    }
+    by_id = {a["account_id"]: a for a in report["accounts"]}  # type: ignore[union-attr]
+    assert all(by_id[a]["action"] in {"suspend", "degrade"} for a in op)
+    assert all(by_id[a]["action"] in {"allow", "review"} for a in by_id if a.startswith("user"))
+    assert not any(by_id[a]["action"] == "suspend" for a in by_id if a.startswith("user"))
+    camp = report["campaigns"][0]  # type: ignore[index]
+    assert op <= set(camp["accounts"])
+    assert camp["signals"]
+
+
+def test_replay_acts_early_and_reports_when(files: tuple[Path, Path, set[str]]) -> None:
+    ev, acc, op = files
+    result = replay([ev], accounts=acc, step_s=900)
+    assert result.steps > 3
+    report = build_report(
+        result.summary,
+        result.detection,
+        first_action_at=result.first_action_at,
+        detected_at=result.campaign_detected_at,
+    )
+    _check_contract(report, 50)
+    acted = {a: result.first_action_at.get(a) for a in op}
+    assert all(t is not None for t in acted.values())
+    served = sum(result.served_before_action[a] for a in op)
+    total = sum(result.requests[a] for a in op)
+    assert served < total  # actions did apply before the operation ended
+    for a in report["accounts"]:  # type: ignore[union-attr]
+        if a["account_id"] in op:
+            assert a["first_action_at"] is not None
+
+
+def test_cli_scan_writes_report_and_rejects(
+    files: tuple[Path, Path, set[str]], tmp_path: Path
+) -> None:
+    ev, acc, _ = files
+    out, rej = tmp_path / "r.json", tmp_path / "rejects.jsonl"
+    res = CliRunner().invoke(
+        app, ["scan", str(ev), "--accounts", str(acc), "--out", str(out), "--rejects", str(rej)]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["schema"] == "distillguard.report/1"
+    lines = [json.loads(x) for x in rej.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["reason"]
+
+
+def test_cli_errors_have_exit_codes(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("name: x\nrules: []\nunknown: 1\n")
+    ev = tmp_path / "e.jsonl"
+    ev.write_text("")
+    res = CliRunner().invoke(
+        app, ["scan", str(ev), "--profile", str(bad), "--out", str(tmp_path / "o.json")]
+    )
+    assert res.exit_code == 2
+    assert "unknown" in res.output
+    res = CliRunner().invoke(
+        app, ["scan", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o.json")]
+    )
+    assert res.exit_code == 3
