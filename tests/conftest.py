@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,6 @@ def corpora() -> Path:
 
 def make_events(rows: list[dict[str, object]]) -> pa.Table:
     """Events in ``EVENT_SCHEMA`` from partial rows (``ts`` in epoch seconds)."""
-    import pyarrow as pa
-
     from distillguard.events.schema import EVENT_SCHEMA
 
     defaults: dict[str, object] = {"user_turns": 1}
