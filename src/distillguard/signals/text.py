@@ -84,12 +84,14 @@ SIGNAL_SCHEMA: Final = pa.schema(
 )
 
 _SPACE = pa.scalar(" ", pa.large_string())
-# One RE2 pass: a "." or "," not between digits, a "-" not before a digit, and any
-# punctuation but what carries meaning in maths and code (``% & # @ * / \\``)
-# become a space; letters, marks, digits and symbols stay.
+# Punctuation is noise, except what carries meaning in maths and code
+# (``% & # @ * / \\``), a "." or "," inside a token (``3.5``, ``1,000``) and a "-"
+# before a digit (``-3``). Three RE2 passes; only the last needs a capture group,
+# and it is cheap because "-" is rare.
 _NOISE: Final = (
-    r"(^|\D)[.,]+|[.,]+(\D|$)|-+(\D|$)|[^\pL\pM\pN\pS\s%&#@*/\\.,-]+|\*{2,}|#{2,}",
-    r"\1 \2\3",
+    (r"[^\pL\pM\pN\pS\s%&#@*/\\.,-]+|\*{2,}|#{2,}", " "),
+    (r"[.,]+\s|[.,]+$|\s[.,]+|^[.,]+", " "),
+    (r"-+(\D|$)", r" \1"),
 )
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 _CJK_SPLIT = r"[\p{Han}\p{Hiragana}]"
@@ -108,17 +110,21 @@ def normalize_array(texts: Sequence[str]) -> pa.LargeStringArray:
     """NFKC, case-folded, punctuation noise removed, whitespace collapsed.
 
     Kept: letters (any script, CJK included), marks, digits, symbols
-    (``+ = < > ^ $`` …), ``% & # @ * / \\``, a ``.`` or ``,`` between two
-    digits (``3.5``, ``1,000``) and a ``-`` before a digit (``-3``). Numbers are
+    (``+ = < > ^ $`` …), ``% & # @ * / \\``, a ``.`` or ``,`` inside a token
+    (``3.5``, ``1,000``, ``node.js``) and a ``-`` before a digit (``-3``). Numbers are
     kept because they carry the identity of a maths problem. Apostrophes are
     dropped (``don't`` → ``dont``). Lone surrogates become spaces.
     """
-    folded = [_fold(t) for t in texts]
-    arr = pc.replace_substring_regex(_to_arrow(folded), *_NOISE)
+    arr = _to_arrow([_fold(t) for t in texts])
+    for pattern, replacement in _NOISE:
+        arr = pc.replace_substring_regex(arr, pattern, replacement)
     return pc.binary_join(_split(arr), _SPACE)
 
 
 def _fold(text: str) -> str:
+    # Full-width "，" and "．" (CJK text, no space after them) would become "," and "."
+    # inside a token under NFKC.
+    text = text.replace("，", " ").replace("．", " ")
     return unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
 
 
@@ -273,12 +279,15 @@ def shingle_hashes(tokens: Tokens) -> tuple[U64, U64]:
 
 def cap_text(arr: pa.LargeStringArray) -> pa.LargeStringArray:
     """The first ``HEAD_CHARS`` and last ``TAIL_CHARS`` characters of long texts."""
-    if not len(arr) or _byte_lengths(arr).max() <= HEAD_CHARS + TAIL_CHARS:
+    limit = HEAD_CHARS + TAIL_CHARS
+    long = np.flatnonzero(_byte_lengths(arr) > limit) if len(arr) else np.zeros(0, np.intp)
+    if not len(long):
         return arr
-    long = pc.greater(pc.utf8_length(arr), HEAD_CHARS + TAIL_CHARS)
-    head = pc.utf8_slice_codeunits(arr, 0, HEAD_CHARS)
-    tail = pc.utf8_slice_codeunits(arr, -TAIL_CHARS)
-    return pc.if_else(long, pc.binary_join_element_wise(head, tail, _SPACE), arr)
+    texts = arr.take(pa.array(long)).to_pylist()
+    capped = [t[:HEAD_CHARS] + " " + t[-TAIL_CHARS:] if len(t) > limit else t for t in texts]
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[long] = True
+    return pc.replace_with_mask(arr, pa.array(mask), pa.array(capped, pa.large_string()))
 
 
 def _token_hashes(flat: pa.Array) -> U64:
@@ -301,14 +310,15 @@ def _windows(
     n, total = len(lengths), len(tok)
     ends = np.cumsum(lengths)
     row = np.repeat(np.arange(n), lengths)
-    pos = np.arange(total)
+    start = (ends - lengths)[row]
     end, w = ends[row], width[row]
     acc = _mix(tok)
+    pos = np.arange(total)
     for k in range(1, int(width.max(initial=1))):
-        ok = (k < w) & (pos + k < end)
-        nxt = np.where(ok, tok[np.minimum(pos + k, max(total - 1, 0))], np.uint64(0))
+        nxt = np.zeros(total, dtype=np.uint64)
+        nxt[: max(total - k, 0)] = tok[k:]
+        nxt[(pos + k >= end) | (k >= w)] = 0
         acc = _mix(acc ^ nxt)
-    start = (ends - lengths)[row]
     keep = (pos + w <= end) | ((pos == start) & (lengths[row] < w))
     counts = np.bincount(row[keep], minlength=n)
     offsets = np.zeros(n + 1, dtype=np.uint64)
