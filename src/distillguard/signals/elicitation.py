@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (rule tables: one regular expression per line reads best)
 """Reasoning elicitation: does a prompt ask the model to write out its reasoning?
 
 Distillation harvests reasoning traces, so its prompts ask for them: "think
@@ -421,132 +420,31 @@ RULES: Final = (
     ),
 )
 
-# Every rule contains one of these; texts without any skip the rules.
+# Every rule contains one of these (English ones at a word start); texts without
+# any skip the rules. A test checks that the pre-filter changes no result.
+_PREFILTER_EN: Final = """
+    reason think thought step work rubric grade score
+    rate judge evaluat assess respons answer assistant output
+    hidden internal system instruction repeat print chain monolog
+    scratch deriv rationale deliberat walk compar prefer chosen
+    reject scale explain describe justify calculat completion reward
+    lets dont
+"""
+_PREFILTER_OTHER: Final = """
+    razon pensa pensem piens paso respuesta escala sistema califica evalú
+    denk gedank argumentation schritt antwort skala bewert rubrik
+    raison chemin grille rúbrica überleg begründ réflé réflex
+    pensé étape pas_à_pas réponse échelle caché шаг рассужд мысл размышл думай
+    подумай ответ шкал оцен скрыт внутрен систем пошаг
+    поэтап 思考 推理 思维 推导 思路 想 过程
+    步 评 回答 回复 答案 输出 隐藏 内部
+    内在 原始 系统 推論 考え 段階 ステップ 順
+    歩 採点 評価 応答 答え 隠 システム 過程
+    단계 차근 理由 解释 说明 systè lösungsweg rechenweg
+"""
 _PREFILTER: Final = _alt(
-    "reason",
-    "think",
-    "thought",
-    "step",
-    "work",
-    "rubric",
-    "grade",
-    "score",
-    "rate",
-    "judge",
-    "evaluat",
-    "assess",
-    "respons",
-    "answer",
-    "assistant",
-    "output",
-    "hidden",
-    "internal",
-    "system",
-    "instruction",
-    "repeat",
-    "print",
-    "chain",
-    "monolog",
-    "scratch",
-    "deriv",
-    "rationale",
-    "deliberat",
-    "walk",
-    "compar",
-    "prefer",
-    "chosen",
-    "reject",
-    "scale",
-    "explain",
-    "describe",
-    "justify",
-    "calculat",
-    "completion",
-    "razon",
-    "pens",
-    "paso",
-    "respuesta",
-    "rúbrica",
-    "escala",
-    "sistema",
-    "denk",
-    "gedank",
-    "überleg",
-    "argument",
-    "begründ",
-    "schritt",
-    "antwort",
-    "skala",
-    "bewert",
-    "system",
-    "rubrik",
-    "raison",
-    "réflé",
-    "réflex",
-    "pensé",
-    "chemin",
-    "étape",
-    "pas à pas",
-    "réponse",
-    "échelle",
-    "grille",
-    "recherch",
-    "assist",
-    "caché",
-    "шаг",
-    "рассужд",
-    "мысл",
-    "размышл",
-    "думай",
-    "подумай",
-    "ответ",
-    "шкал",
-    "оцен",
-    "скрыт",
-    "внутрен",
-    "систем",
-    "пошаг",
-    "поэтап",
-    "思考",
-    "推理",
-    "思维",
-    "推导",
-    "思路",
-    "想",
-    "过程",
-    "步",
-    "评",
-    "回答",
-    "回复",
-    "答案",
-    "输出",
-    "隐藏",
-    "内部",
-    "内在",
-    "原始",
-    "系统",
-    "推論",
-    "考え",
-    "段階",
-    "ステップ",
-    "順",
-    "歩",
-    "採点",
-    "評価",
-    "応答",
-    "答え",
-    "隠",
-    "システム",
-    "過程",
-    "단계",
-    "차근",
-    "理由",
-    "解释",
-    "说明",
-    "reward",
-    "systè",
-    "lösungsweg",
-    "rechenweg",
+    r"\b" + _alt(*_PREFILTER_EN.split()),
+    *(t.replace("_", " ") for t in _PREFILTER_OTHER.split()),
 )
 
 _CUTOFF_KIND: Final = 0.2

@@ -115,10 +115,16 @@ def normalize_array(texts: Sequence[str]) -> pa.LargeStringArray:
     kept because they carry the identity of a maths problem. Apostrophes are
     dropped (``don't`` → ``dont``). Lone surrogates become spaces.
     """
+    return _normalize(texts)[0]
+
+
+def _normalize(texts: Sequence[str]) -> tuple[pa.LargeStringArray, pa.ListArray]:
+    """Normalised texts and their words."""
     arr = _to_arrow([_fold(t) for t in texts])
     for pattern, replacement in _NOISE:
         arr = pc.replace_substring_regex(arr, pattern, replacement)
-    return pc.binary_join(_split(arr), _SPACE)
+    words = _split(arr)
+    return pc.binary_join(words, _SPACE), words
 
 
 def _fold(text: str) -> str:
@@ -158,9 +164,9 @@ def analyze_prompts(texts: Sequence[str]) -> pa.Table:
     from distillguard.signals.elicitation import elicitation_of_array
 
     texts = list(texts)
-    norm = normalize_array(texts)
+    norm, words = _normalize(texts)
     raw = _to_arrow(texts)
-    tokens = tokenize(norm)
+    tokens = tokenize(norm, words)
     elicit, kind = elicitation_of_array(norm)
     bands = minhash_bands(tokens)
     area, lang = area_and_language(tokens, raw, norm)
@@ -238,8 +244,9 @@ class Tokens:
     n_cjk: npt.NDArray[np.int64]  # Han, hiragana and katakana characters per text
 
 
-def tokenize(norm: pa.LargeStringArray) -> Tokens:
-    """Tokens of the shingled part (head and tail) of normalised texts."""
+def tokenize(norm: pa.LargeStringArray, words: pa.ListArray | None = None) -> Tokens:
+    """Tokens of the shingled part (head and tail) of normalised texts
+    (``words``: their words, when the caller has them already)."""
     capped = cap_text(norm)
     n_cjk = pc.count_substring_regex(capped, _CJK).to_numpy(zero_copy_only=False).astype(np.int64)
     split = capped
@@ -247,7 +254,7 @@ def tokenize(norm: pa.LargeStringArray) -> Tokens:
         split = pc.replace_substring_regex(capped, f"({_CJK_SPLIT})", r" \1 ")
         split = pc.binary_join(_split(split), _SPACE)
     # ``split`` is trimmed with single spaces: only an empty text has an empty token.
-    tokens = pc.utf8_split_whitespace(split)
+    tokens = words if words is not None and split is norm else pc.utf8_split_whitespace(split)
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = pc.list_flatten(tokens)
     empty = _byte_lengths(split) == 0
