@@ -128,7 +128,7 @@ def test_scan_report_has_campaigns_timelines_and_tables(
     # Histogram plus one timeline for cmp_1; cmp_2's member has no hourly rows.
     assert page.count("<svg") == 2
     assert "No hourly activity recorded" in page
-    assert "missing ts" in page
+    assert "missing ts" in page and "events.jsonl:3" in page
     assert "1,234" in page
 
 
