@@ -77,8 +77,7 @@ _INSTRUCTION: Final[dict[str, str]] = {
         pick_one options_are star_rating rating_of asking_about what_type category_does""",
     "extraction": """extract extracting extraction extrae extraer extraia extrahiere extrahieren
         extrais extrayez extraire estrai estrarre извлеки извлечь 提取 抽取 抽出 추출""",
-    "roleplay": """roleplay role-play act_as acting_as pretend_to pretend_you you_are_now
-        in_character stay_in impersonate actúa_como finge_ser agis_comme joue_le spiele_die
+    "roleplay": """roleplay role-play act_as pretend_to pretend_you impersonate actúa_como finge_ser agis_comme joue_le spiele_die
         притворись представь_что 扮演 假装 ロールプレイ 역할극""",
     "code": """python javascript typescript java c++ c# golang kotlin php sql mysql postgresql
         regex html css jquery django flask numpy pandas nodejs write_code the_code this_code
@@ -90,7 +89,7 @@ _INSTRUCTION: Final[dict[str, str]] = {
         стихотворение rewrite paraphrase proofread a_poem a_story an_essay a_letter an_email a_blog
         a_song a_speech cover_letter a_haiku a_tweet a_sonnet a_limerick short_story blog_post
         un_poema un_cuento un_ensayo una_carta ein_gedicht einen_aufsatz eine_geschichte
-        un_poème une_histoire une_lettre una_poesia стихотворение 写一 作文 詩を 物語を""",
+        un_poème une_histoire une_lettre una_poesia стихотворение 写一 作文 詩を """,
 }
 
 # Topic cues: counted with diminishing returns (weight 1 each, log1p of the count).
@@ -102,7 +101,7 @@ _TOPIC: Final[dict[str, str]] = {
         calculate compute evaluate simplify factor prove theorem matrix matrices vector vectors
         cos sin tan log sqrt frac cdot times geometric arithmetic sequence series
         modulo greatest least smallest largest maximum minimum value values number numbers
-        how_many how_much find_the what_is_the total cost costs price profit interest rate
+        how_many how_much find_the  total cost costs price profit interest rate
         speed distance hours minutes dollars cents miles km meters
         ecuación calcula resuelve cuántos cuánto gleichung berechne löse wie_viele équation
         calcule résous combien equazione calcola quanti уравнение вычисли реши сколько
@@ -118,7 +117,7 @@ _TOPIC: Final[dict[str, str]] = {
         return returns parameter parameters argument arguments print def import const var
         let int void public static null true false git docker linux unix terminal command""",
     "reasoning": """riddle riddles puzzle puzzles logic logical logically deduce deduction
-        infer inference syllogism paradox premise premises conclusion fallacy true_or_false
+        infer inference syllogism paradox premise premises conclusion fallacy or_false
         brain_teaser lateral knights knaves statements implies valid validity contradiction
         hypothetical scenario acertijo lógica rätsel logik énigme logique indovinello
         загадка логика 谜题 逻辑 推理 论理 論理 수수께끼 논리""",
@@ -138,7 +137,7 @@ _TOPIC: Final[dict[str, str]] = {
         find_all list_all json_format fields parse structured""",
     "summarization": """brief briefly outline abstract key_points main_points main_idea
         in_brief few_words one_sentence gist sum_up boils_down highlights""",
-    "roleplay": """role character characters persona imagine_you you_are 你现 你是""",
+    "roleplay": """persona imagine_you you_are your_role the_role 你现 你是""",
     "chat": """hi hello hey thanks thank please help advice feel feeling friend friends
         girlfriend boyfriend wife husband mom dad boss life love sad happy think opinion
         recommend suggest you your yourself me my i we chat talk hola gracias hallo danke
@@ -228,7 +227,9 @@ def _term_hash(term: str) -> int:
     two-word term are joined with ``_`` (``how_many``); Han and hiragana
     characters are tokens of their own."""
     tokens = tokenize(normalize_array([term.replace("_", " ")]))
-    hashes = tokens.hashes[:2]
+    if not 1 <= len(tokens.hashes) <= 2:
+        raise ValueError(f"lexicon terms have one or two tokens: {term!r}")
+    hashes = tokens.hashes
     h = hashes[:1]
     if len(hashes) == 2:
         h = _mix(_mix(h) ^ hashes[1:2])
@@ -317,6 +318,7 @@ def _area(tokens: Tokens, raw: pa.Array, counts: npt.NDArray[np.float64]) -> lis
     low = pc.utf8_lower(cap_text(raw))
     numbers = pc.count_substring_regex(low, _NUMBER).to_numpy(zero_copy_only=False)
     score[:, AREAS.index("code")] += _W_CODE_SYNTAX * _matches(low, _CODE_SYNTAX)
+    score[:, AREAS.index("roleplay")] += _W_INSTRUCTION * _opens_with_role(tokens)
     math = AREAS.index("math")
     score[:, math] += _W_LATEX * _matches(low, _LATEX)
     score[:, math] += _W_ARITHMETIC * _matches(low, _ARITHMETIC)
@@ -341,6 +343,36 @@ _QUESTION_WORDS: Final = np.array(
     sorted({_term_hash(w) for w in _QUESTION_STARTS.split()}),
     dtype=np.uint64,
 )
+
+
+_ROLE_OPENINGS: Final = np.array(
+    sorted(
+        _term_hash(t)
+        for t in (
+            "you_are",
+            "act_as",
+            "imagine_you",
+            "pretend_you",
+            "pretend_to",
+            "eres_un",
+            "eres_una",
+            "du_bist",
+            "tu_es",
+            "sei_un",
+        )
+    ),
+    dtype=np.uint64,
+)
+
+
+def _opens_with_role(tokens: Tokens) -> npt.NDArray[np.bool_]:
+    """Texts whose first two words cast the model in a role ("You are a …")."""
+    out = np.zeros(len(tokens.lengths), dtype=bool)
+    has = tokens.lengths > 1
+    first = (np.cumsum(tokens.lengths) - tokens.lengths)[has]
+    pair = _mix(_mix(tokens.hashes[first]) ^ tokens.hashes[first + 1])
+    out[has] = np.isin(pair, _ROLE_OPENINGS)
+    return out
 
 
 def _starts_with_question_word(tokens: Tokens) -> npt.NDArray[np.bool_]:
