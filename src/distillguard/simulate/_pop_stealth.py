@@ -1,0 +1,278 @@
+"""Harvesting that hides in the crowd: low-and-slow accounts, reasoning
+coercion in other languages, a pivot to a new model, reward-model grading."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from distillguard.simulate import _crew as cr
+from distillguard.simulate import _kit as kit
+from distillguard.simulate import _phrases as ph
+from distillguard.simulate import _timing as tm
+from distillguard.simulate import _world as world
+from distillguard.simulate._clients import pick_clients
+from distillguard.simulate._frame import JUDGE
+from distillguard.simulate._net import HOSTING, RESIDENTIAL
+from distillguard.simulate._pop_attack import CHAT_MIX, _account_runs, emit, harvest_texts
+from distillguard.simulate._pop_people import group_mix
+from distillguard.simulate._sim import Sim
+from distillguard.simulate._text import judge, with_suffix, wrap
+
+Rng = np.random.Generator
+
+
+def low_and_slow(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"low_and_slow-{c + 1}"
+        n = int(np.clip(round(share / (25 * sim.days)), 10, 2000))
+        crew = cr.crew(
+            sim,
+            rng,
+            "low_and_slow",
+            name,
+            n,
+            tiers={"free": 5, "payg": 5},
+            verified=0.1,
+            aged=0.5,
+            bursts=max(1, n // 60),
+            shared_pay=0.15,
+            declared=world.CONSUMER,
+        )
+        owner = kit.owners(kit.counts(rng, int(share), n, 0.3))
+        tz = world.tz_offsets(rng, crew.acc.country)
+        ts, _ = tm.sessions(
+            rng,
+            sim.clock,
+            owner,
+            tz,
+            tm.HUMAN_HOURS,
+            tm.HUMAN_WEEK,
+            4.0,
+            90.0,
+            lo=crew.acc.created_at,
+        )
+        m = len(owner)
+        # Every account works through its own slice of the campaign's task list.
+        targets = rng.permutation(sim.corpus.group("math", "math_hard", "code", "instruct"))
+        rank = np.empty(m, np.int64)
+        order = np.lexsort((ts, owner))
+        rank[order] = np.arange(m) - np.searchsorted(owner[order], owner[order])
+        q = targets[(owner * (len(targets) // n) + rank) % len(targets)]
+        text, elicit = harvest_texts(sim, rng, q, 2, plain=0.3)
+        task = cr.tasks_of(sim, q)
+        chat = rng.random(m) < 0.15
+        text[chat], task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
+        elicit &= ~chat
+        days = int(np.ceil(sim.days)) + 1
+        ips = kit.AccountIps.draw(rng, sim, RESIDENTIAL, crew.acc.country, np.full(n, days))
+        clients = pick_clients(rng, {"browser": 5, "sdk_python": 4, "app": 1}, n)
+        params = kit.Params(
+            temperature={None: 3, 0.7: 2, 1.0: 2, 0.6: 1},
+            max_tokens={None: 2, 8192: 2, 16384: 2, 32768: 1},
+            effort={"high": 3, "medium": 1, None: 2},
+            stream=(0.5, 0.2),
+            vary=0.3,
+        )
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            task,
+            elicit,
+            clients[owner],
+            ips.by_day(sim, owner, ts),
+            params,
+            0.003,
+        )
+        sim.campaign(name, "low_and_slow", {"accounts": n, "per_account_day": 25})
+
+
+def multilingual_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    langs = list(ph.COERCE)
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"multilingual_coercion-{c + 1}"
+        n = int(np.clip(round(share / 300), 10, 2000))
+        crew = cr.crew(
+            sim,
+            rng,
+            "multilingual_coercion",
+            name,
+            n,
+            tiers={"free": 4, "payg": 6},
+            verified=0.1,
+            aged=0.2,
+            bursts=max(1, n // 50),
+            shared_pay=0.3,
+        )
+        owner, ts = _account_runs(
+            sim, rng, crew, kit.counts(rng, int(share), n, 0.5), (1, 5), 0.2, 0.6, tm.FLAT_HOURS
+        )
+        m = len(owner)
+        first, second = rng.integers(0, len(langs), n), rng.integers(0, len(langs), n)
+        lang = np.where(rng.random(m) < 0.7, first[owner], second[owner])
+        q = cr.sweep(sim, rng, ts, cr.sweep_order(rng), 1)
+        phrase = np.asarray([sum(len(ph.COERCE[x]) for x in langs[:i]) for i in range(len(langs))])
+        flat = [p for x in langs for p in ph.COERCE[x]]
+        which = phrase[lang] + (
+            rng.random(m) * np.asarray([len(ph.COERCE[x]) for x in langs])[lang]
+        ).astype(np.int64)
+        text = with_suffix(sim, q, flat, which, rng.random(m) < 0.5)
+        task = cr.tasks_of(sim, q)
+        framed = rng.random(m) < 0.1
+        fr_lang = [x for x in ph.FRAMES]
+        k = rng.integers(0, len(fr_lang), int(framed.sum()))
+        text[framed] = wrap(
+            sim, q[framed], [ph.FRAMES[fr_lang[i]][3] for i in range(len(fr_lang))], k
+        )
+        pool = sim.ips.add_mixed(RESIDENTIAL, world.pick(rng, cr.PROXY_COUNTRIES, max(50, m // 3)))
+        dc = sim.ips.add_mixed(HOSTING, world.pick(rng, world.CLOUD, max(10, m // 100)))
+        ip = np.where(
+            rng.random(m) < 0.3,
+            dc[rng.integers(0, len(dc), m)],
+            pool[rng.integers(0, len(pool), m)],
+        )
+        clients = pick_clients(rng, {"sdk_python": 6, "browser": 2, "sdk_node": 2}, n)
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            task,
+            np.ones(m, bool),
+            clients[owner],
+            ip,
+            cr.harvest_params(rng),
+            0.01,
+        )
+        sim.campaign(name, "multilingual_coercion", {"accounts": n, "languages": len(langs)})
+
+
+def model_pivot(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"model_pivot-{c + 1}"
+        n = int(np.clip(round(share / 600), 6, 500))
+        crew = cr.crew(
+            sim,
+            rng,
+            "model_pivot",
+            name,
+            n,
+            tiers={"payg": 6, "enterprise": 2, "research": 0.5, "free": 1},
+            verified=0.35,
+            aged=0.6,
+            shared_pay=0.5,
+            shells=0.3,
+        )
+        owner = kit.owners(kit.counts(rng, int(share), n, 0.5))
+        m = len(owner)
+        # A third of the volume before the release, the rest surging right after it.
+        after = rng.random(m) < 0.65
+        lo = np.maximum(crew.acc.created_at[owner], sim.clock.start)
+        surge = sim.release + (rng.gamma(1.5, 10.0, m) * tm.HOUR).astype(np.int64)
+        ts = np.where(
+            after,
+            np.minimum(surge, sim.clock.end - 1),
+            sim.clock.rhythm(rng, crew.tz[owner], tm.FLAT_HOURS, tm.FLAT_WEEK, lo, sim.release),
+        )
+        ts = np.maximum(ts, lo)
+        q = cr.sweep(
+            sim,
+            rng,
+            ts,
+            (
+                "MATH",
+                "olympiadbench",
+                "aime24",
+                "amc23",
+                "humaneval",
+                "mbpp",
+                "codealpaca",
+                "ifeval",
+            ),
+            int(rng.integers(1, 3)),
+        )
+        text, elicit = harvest_texts(sim, rng, q, 2)
+        machines = kit.AccountIps.draw(
+            rng, sim, HOSTING, world.pick(rng, world.CLOUD, n), rng.integers(1, 4, n)
+        )
+        pool = sim.ips.add_mixed(RESIDENTIAL, world.pick(rng, cr.PROXY_COUNTRIES, max(50, m // 4)))
+        ip = np.where(
+            (rng.random(n) < 0.6)[owner],
+            machines.sticky(rng, owner, 0.8),
+            pool[rng.integers(0, len(pool), m)],
+        )
+        clients = pick_clients(rng, {"sdk_python": 7, "sdk_node": 3}, n)
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            cr.tasks_of(sim, q),
+            elicit,
+            clients[owner],
+            ip,
+            cr.harvest_params(rng),
+            0.02,
+            adopt=0.8,
+            tau_h=4.0,
+        )
+        sim.campaign(
+            name,
+            "model_pivot",
+            {"accounts": n, "share_after_release": 0.65, "adoption": 0.8, "adoption_hours": 4},
+        )
+
+
+def rubric_grading(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"rubric_grading-{c + 1}"
+        n = int(np.clip(round(share / 800), 4, 200))
+        crew = cr.crew(
+            sim,
+            rng,
+            "rubric_grading",
+            name,
+            n,
+            tiers={"payg": 7, "enterprise": 3},
+            verified=0.3,
+            aged=0.4,
+            shared_pay=0.5,
+            shells=0.5,
+            catchall=0.0,
+        )
+        owner, ts = _account_runs(
+            sim, rng, crew, kit.counts(rng, int(share), n, 0.4), (2, 4), 0.5, 0.4, tm.FLAT_HOURS
+        )
+        m = len(owner)
+        q = sim.corpus.pick(rng, sim.corpus.group("math", "math_hard", "chat", "instruct"), m)
+        text = judge(sim, rng, q, ph.RUBRIC)
+        machines = kit.AccountIps.draw(
+            rng, sim, HOSTING, world.pick(rng, world.CLOUD, n), rng.integers(1, 4, n)
+        )
+        client = pick_clients(rng, {"sdk_python": 1}, 2)
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            np.full(m, JUDGE, np.int8),
+            np.ones(m, bool),
+            client[(rng.random(m) < 0.3).astype(np.int64)],
+            machines.sticky(rng, owner, 0.9),
+            cr.harvest_params(rng),
+            0.02,
+        )
+        sim.campaign(name, "rubric_grading", {"accounts": n})
