@@ -1,6 +1,6 @@
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
-from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, fuse_families, score
+from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, Usage, fuse_families, score
 
 
 def _f(
@@ -24,9 +24,9 @@ def test_operation_becomes_campaign_and_members_inherit() -> None:
     ]
     findings += [_f("reasoning_elicitation", Family.CONTENT, (m,), 0.9) for m in members]
     findings += [_f("automation_timing", Family.BEHAVIOUR, (m,), 0.9) for m in members]
-    requests = {a: 2000 for a in members} | {a: 10 for a in others}
-    span = {a: (0.0, 1.0) for a in members + others}
-    result = score(findings, list(members + others), requests, span)
+    usage = {a: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for a in members}
+    usage |= {a: Usage(10, 0.0, 1.0, 0, 2, 0, 100) for a in others}
+    result = score(findings, usage)
     assert len(result.campaigns) == 1
     c = result.campaigns[0]
     assert set(c.accounts) == set(members)
@@ -46,6 +46,8 @@ def test_tight_but_harmless_group_scores_low() -> None:
         _f("account_linking", Family.INFRASTRUCTURE, kids, 0.45, "net:1"),
         _f("prompt_reuse", Family.CONTENT, kids, 0.6, "cluster:1"),
     ]
-    result = score(findings, list(kids), {k: 15 for k in kids}, {k: (0.0, 1.0) for k in kids})
+    usage = {k: Usage(15, 0.0, 1.0, 2, 12, 10, 100) for k in kids}
+    usage |= {f"u{i}": Usage(20, 0.0, 1.0, 1, 5, 10, 100) for i in range(300)}
+    result = score(findings, usage)
     assert all(c.score < 0.6 for c in result.campaigns)
     assert all(a.score < 0.6 for a in result.accounts.values())

@@ -24,18 +24,18 @@ class AccountLinkingDetector(Detector):
     name: ClassVar[str] = "account_linking"
     family: ClassVar[Family] = Family.INFRASTRUCTURE
 
-    def __init__(self, common_share: float = 0.01, max_net_accounts: int = 64) -> None:
+    def __init__(self, common_share: float = 0.002, max_net_accounts: int = 64) -> None:
         self.common_share = common_share
         self.max_net_accounts = max_net_accounts
 
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         n_acc = max(ctx.n_accounts, 1)
-        common = max(10, int(self.common_share * n_acc))
+        common = max(5, int(self.common_share * n_acc))
         out: list[Finding] = []
         out += self._groups(
             ctx, "payment", 2, max(common, 1000), 0.9, "share one payment instrument"
         )
-        out += self._groups(ctx, "email", 2, common, 0.35, "share a rare e-mail domain")
+        out += self._groups(ctx, "email", 2, common, 0.3, "share a rare e-mail domain")
         out += self._groups(
             ctx, "net", 2, self.max_net_accounts, 0.45, "connect from the same network"
         )

@@ -3,6 +3,7 @@ accounts."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, ClassVar
 
 from distillguard._types import Family
@@ -34,7 +35,10 @@ class SharedWrapperDetector(Detector):
         elicit, _ = elicitation(texts)
         out = []
         for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
-            score = 0.45 + 0.4 * float(e)
+            # A template many unrelated accounts use ("Let's think step by
+            # step.") says little about who works together.
+            specificity = 1.0 / (1.0 + math.log10(max(len(accounts) / 10.0, 1.0)))
+            score = (0.45 + 0.4 * float(e)) * specificity
             out.append(
                 Finding(
                     self.name,

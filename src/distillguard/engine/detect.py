@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from distillguard._types import Action
 from distillguard.detectors import Detector, Finding, default_detectors
 from distillguard.detectors._util import column
-from distillguard.engine.state import DetectionState
-from distillguard.scoring import Profile, ScoreResult, score
+from distillguard.engine.state import DetectionContext, DetectionState
+from distillguard.scoring import Profile, ScoreResult, Usage, score
 
 
 @dataclass(slots=True)
@@ -22,6 +22,33 @@ class Detection:
     scores: ScoreResult
     actions: dict[str, Action]
     timings: dict[str, float] = field(default_factory=dict)
+
+
+_HARVEST_AREA_SQL = """
+SELECT account_id, sum(n) AS n FROM acct_key
+WHERE family = 'area' AND key IN ('math', 'code', 'reasoning') GROUP BY account_id
+"""
+
+
+def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
+    feats = ctx.features
+    n = column(feats, "n")
+    first, last = column(feats, "first_ts"), column(feats, "last_ts")
+    elicit = column(feats, "elicit_share") * n
+    reas, out = column(feats, "reasoning_tokens"), column(feats, "output_tokens")
+    area = dict(zip(*ctx.sql(_HARVEST_AREA_SQL).to_pydict().values(), strict=True))
+    return {
+        a: Usage(
+            int(n[i]),
+            float(first[i]),
+            float(last[i]),
+            float(elicit[i]),
+            float(area.get(a, 0)),
+            float(reas[i]),
+            float(out[i]),
+        )
+        for i, a in enumerate(ids)
+    }
 
 
 def detect(
@@ -42,11 +69,7 @@ def detect(
         timings[f"detector:{det.name}"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ids = feats.column("account_id").to_pylist()
-    n = column(feats, "n")
-    first, last = column(feats, "first_ts"), column(feats, "last_ts")
-    requests = {a: int(k) for a, k in zip(ids, n, strict=True)}
-    span = {a: (float(f), float(la)) for a, f, la in zip(ids, first, last, strict=True)}
-    scores = score(findings, ids, requests, span)
+    scores = score(findings, _usage(ctx, ids))
     entity = dict(zip(ids, feats.column("parent_entity").to_pylist(), strict=True))
     campaigns = {c.campaign_id: c for c in scores.campaigns}
     actions = {

@@ -418,6 +418,7 @@ SELECT
     a.out_tok / greatest(a.in_tok, 1) AS out_in_ratio,
     a.reas_tok / greatest(a.out_tok + a.reas_tok, 1) AS reasoning_share,
     a.reas_tok AS reasoning_tokens,
+    a.out_tok AS output_tokens,
     a.n_multi / a.n AS multi_turn_share,
     a.n_elicit / a.n AS elicit_share,
     a.n_elicit_strong / a.n AS elicit_strong_share,

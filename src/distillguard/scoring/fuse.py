@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import igraph as ig
@@ -38,8 +39,25 @@ from distillguard.detectors.base import Finding
 SINGLE_FAMILY_CAP = 0.6
 #: Families whose links count as coordination inside a campaign.
 LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR)
+#: Links at least this strong can tie an account firmly to a campaign.
+FIRM_LINK = 0.4
+#: Fellow members a firm tie needs (or all of them, in a smaller campaign).
+FIRM_PARTNERS = 2
 #: A family counts as present in a campaign above this member coverage.
 FAMILY_PRESENT = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one account sent, as far as campaign scoring needs it."""
+
+    requests: int
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+    elicit: float = 0.0  # requests asking for written-out reasoning
+    harvest_area: float = 0.0  # requests in maths, code or reasoning
+    reasoning_tokens: float = 0.0
+    output_tokens: float = 0.0
 
 
 @dataclass(slots=True)
@@ -85,18 +103,18 @@ def fuse_families(family_scores: Iterable[float]) -> float:
 
 def score(
     findings: Sequence[Finding],
-    account_ids: Sequence[str],
-    requests: dict[str, int],
-    span: dict[str, tuple[float, float]],
+    usage: Mapping[str, Usage],
     *,
     min_campaign_requests: float = 2000.0,
 ) -> ScoreResult:
-    """Account and campaign scores from all findings of one detection run."""
-    accounts = {a: AccountScore(a) for a in account_ids}
+    """Account and campaign scores from all findings of one detection run;
+    ``usage`` holds every account seen."""
+    accounts = {a: AccountScore(a) for a in usage}
     own = [f for f in findings if not f.is_group]
     groups = [f for f in findings if f.is_group]
     _score_accounts(accounts, own)
-    campaigns = _campaigns(accounts, groups, requests, span, min_campaign_requests)
+    population = _baseline(usage.values())
+    campaigns = _campaigns(accounts, groups, usage, population, min_campaign_requests)
     for c in campaigns:
         for a in c.accounts:
             acc = accounts[a]
@@ -135,8 +153,8 @@ def _score_accounts(accounts: dict[str, AccountScore], own: Sequence[Finding]) -
 def _campaigns(
     accounts: dict[str, AccountScore],
     groups: Sequence[Finding],
-    requests: dict[str, int],
-    span: dict[str, tuple[float, float]],
+    usage: Mapping[str, Usage],
+    population: tuple[float, float, float],
     min_campaign_requests: float,
 ) -> list[Campaign]:
     if not groups:
@@ -172,7 +190,7 @@ def _campaigns(
             continue
         accs = sorted(names[i] for i in members)
         links = [groups[k] for k in sorted({k for i in members for k in member_links[i]})]
-        c = _campaign(accs, links, accounts, requests, span, min_campaign_requests)
+        c = _campaign(accs, links, accounts, usage, population, min_campaign_requests)
         if c is not None:
             out.append(c)
     out.sort(key=lambda c: -c.score)
@@ -198,38 +216,47 @@ def _campaign(
     accs: list[str],
     links: list[Finding],
     accounts: dict[str, AccountScore],
-    requests: dict[str, int],
-    span: dict[str, tuple[float, float]],
+    usage: Mapping[str, Usage],
+    population: tuple[float, float, float],
     min_campaign_requests: float,
 ) -> Campaign | None:
     members = set(accs)
-    attached: dict[Family, set[str]] = defaultdict(set)
-    strength: dict[Family, list[float]] = defaultdict(list)
+    member_best: dict[Family, dict[str, float]] = defaultdict(dict)
     by_detector: dict[str, list[Finding]] = defaultdict(list)
-    member_families: dict[str, set[Family]] = defaultdict(set)
+    partners: dict[str, dict[Family, set[str]]] = defaultdict(lambda: defaultdict(set))
     for f in links:
         inside = members.intersection(f.accounts)
         if len(inside) < 2:
             continue
-        attached[f.family] |= inside
+        best = member_best[f.family]
         for a in inside:
-            member_families[a].add(f.family)
-        strength[f.family].append(f.score)
+            best[a] = max(best.get(a, 0.0), f.score)
+        if f.score >= FIRM_LINK:
+            for a in inside:
+                partners[a][f.family] |= inside - {a}
         by_detector[f.detector].append(f)
-    families: dict[Family, float] = {}
-    for fam in LINK_FAMILIES:
-        cov = len(attached[fam]) / len(accs)
-        families[fam] = cov * (max(strength[fam]) if strength[fam] else 0.0)
-    coordination = 1.0 - math.prod(1.0 - 0.7 * s for s in families.values())
-    # Harvest: the members' own evidence, and the operation's total volume.
-    # Request-weighted: the share of the operation's traffic that shows
-    # harvesting behaviour of its own.
-    total = sum(requests.get(a, 0) for a in accs)
-    intensity = sum(accounts[a].own_score * requests.get(a, 0) for a in accs) / max(total, 1)
-    volume = 1.0 / (
-        1.0 + math.exp(-(math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25)
-    )
-    harvest = 1.0 - (1.0 - 0.6 * volume) * (1.0 - 0.9 * intensity)
+    need = min(FIRM_PARTNERS, len(accs) - 1)
+    member_families = {a: _firm_families(p, need) for a, p in partners.items()}
+    # Per family: the mean over members of the strongest link tying each one
+    # to another member (0 for members it does not tie).
+    families: dict[Family, float] = {
+        fam: sum(member_best[fam].values()) / len(accs) for fam in LINK_FAMILIES
+    }
+    coordination = 1.0 - math.prod(1.0 - s for s in families.values())
+    # Harvest: what the operation takes, as a whole and member by member.
+    # ``intensity`` is the request-weighted share of members' own harvesting
+    # evidence; ``profile`` compares the group's combined traffic with the
+    # population's (reasoning elicited, maths/code/reasoning, reasoning
+    # tokens) — members of a swarm can each look ordinary while the group
+    # sweeps a capability. Both are amplified by total volume. A crowd of
+    # ordinary users has plenty of volume but neither.
+    use = [usage[a] for a in accs]
+    total = sum(u.requests for u in use)
+    intensity = sum(accounts[a].own_score * usage[a].requests for a in accs) / max(total, 1)
+    profile = _group_profile(use, population)
+    z = (math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25
+    volume = 1.0 / (1.0 + math.exp(-z))
+    harvest = max(intensity, profile) * (0.5 + 0.5 * volume)
     # Own evidence also counts towards family presence.
     for fam in LINK_FAMILIES:
         share = sum(1 for a in accs if fam in accounts[a].families) / len(accs)
@@ -237,8 +264,8 @@ def _campaign(
     score = math.sqrt(max(coordination, 0.0) * max(harvest, 0.0))
     if score < 0.2:
         return None
-    firsts = [span[a][0] for a in accs if a in span]
-    lasts = [span[a][1] for a in accs if a in span]
+    firsts = [u.first_ts for u in use]
+    lasts = [u.last_ts for u in use]
     cid = "cmp_" + hashlib.sha1(accs[0].encode()).hexdigest()[:10]
     return Campaign(
         campaign_id=cid,
@@ -250,7 +277,8 @@ def _campaign(
         requests=total,
         first_seen=min(firsts) if firsts else 0.0,
         last_seen=max(lasts) if lasts else 0.0,
-        signals=_signals(accs, by_detector, accounts, intensity, total),
+        signals=_signals(accs, by_detector, accounts, intensity, total)
+        + _profile_signals(use, population),
         member_families=dict(member_families),
     )
 
@@ -278,13 +306,87 @@ def _signals(
     return out
 
 
+def _profile(use: Iterable[Usage]) -> tuple[float, float, float]:
+    """Shares of elicited reasoning, harvestable areas and reasoning tokens."""
+    n = e = h = r = o = 0.0
+    for u in use:
+        n += u.requests
+        e += u.elicit
+        h += u.harvest_area
+        r += u.reasoning_tokens
+        o += u.output_tokens
+    return e / max(n, 1.0), h / max(n, 1.0), r / max(r + o, 1.0)
+
+
+def _baseline(use: Iterable[Usage]) -> tuple[float, float, float]:
+    """The typical account's shares (medians over accounts with a few
+    requests), so that heavy users, attackers included, do not set the norm."""
+    shares = [_profile([u]) for u in use if u.requests >= 5]
+    if not shares:
+        return 0.0, 0.0, 0.0
+    cols = list(zip(*shares, strict=True))
+    return (
+        statistics.median(cols[0]),
+        statistics.median(cols[1]),
+        statistics.median(cols[2]),
+    )
+
+
+def _sq(x: float, at: float, width: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(x - at) / width))
+
+
+def _member_profile(use: list[Usage]) -> tuple[float, float, float]:
+    """Mean of the members' own shares: every account counts once, so two
+    heavy accounts cannot lend their profile to a crowd around them."""
+    shares = [_profile([u]) for u in use]
+    n = max(len(shares), 1)
+    return (
+        sum(x[0] for x in shares) / n,
+        sum(x[1] for x in shares) / n,
+        sum(x[2] for x in shares) / n,
+    )
+
+
+def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> float:
+    e, h, r = _member_profile(use)
+    e0, h0, r0 = population
+    s_e = _sq(e - e0, 0.25, 0.06)
+    s_h = _sq(h - h0, 0.25, 0.06)
+    s_r = _sq(r - r0, 0.15, 0.05)
+    return 1.0 - (1.0 - 0.7 * s_e) * (1.0 - 0.5 * s_h) * (1.0 - 0.4 * s_r)
+
+
+def _profile_signals(use: list[Usage], population: tuple[float, float, float]) -> list[str]:
+    e, h, r = _member_profile(use)
+    e0, h0, r0 = population
+    return [
+        f"group profile (mean member): {e:.0%} of requests elicit written-out reasoning "
+        f"(typical account {e0:.0%}); {h:.0%} maths/code/reasoning ({h0:.0%}); reasoning "
+        f"tokens {r:.0%} of output ({r0:.0%})"
+    ]
+
+
+def _firm_families(partners: dict[Family, set[str]], need: int) -> set[Family]:
+    """Families through which an account is tied to at least ``need`` fellow
+    members that it is also tied to through another family. Being tied to
+    one member by content and to another by network is two coincidences, not
+    one operation; and a legitimate organisation's own two accounts, firmly
+    tied to each other, are not thereby tied to an operation around them."""
+    out: set[Family] = set()
+    fams = list(partners)
+    for i, f in enumerate(fams):
+        for g in fams[i + 1 :]:
+            if len(partners[f] & partners[g]) >= need:
+                out |= {f, g}
+    return out
+
+
 def _attachment(acc: AccountScore, c: Campaign) -> float:
     """How firmly one account belongs to its campaign. Only links count here:
     an account's own harvesting evidence says what it does, not whom it works
     with, so a heavy legitimate user who happens to send the same benchmark
     as an operation is not pulled into it. Two families of links carry the
     campaign's score fully; one family carries less."""
-    linked = c.member_families.get(acc.account_id, set())
-    if len(linked) >= 2:
-        return 1.0
-    return 0.7 if linked else 0.5
+    firm = c.member_families.get(acc.account_id, set())
+    return 1.0 if len(firm) >= 2 else 0.7

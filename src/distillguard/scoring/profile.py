@@ -36,6 +36,7 @@ class _Strict(BaseModel):
 class Rule(_Strict):
     action: Action
     min_account_score: float = Field(0.0, ge=0.0, le=1.0)
+    min_own_score: float = Field(0.0, ge=0.0, le=1.0)
     min_campaign_score: float | None = Field(None, ge=0.0, le=1.0)
     min_families: int = Field(0, ge=0, le=4)
     min_campaign_accounts: int = Field(0, ge=0)
@@ -68,6 +69,8 @@ class Profile(_Strict):
 
 def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
     if acc.score < rule.min_account_score or len(acc.families) < rule.min_families:
+        return False
+    if acc.own_score < rule.min_own_score:
         return False
     needs_campaign = (
         rule.min_campaign_score is not None
