@@ -123,6 +123,12 @@ def replay(
     accounts: AccountsOpt = None,
     profile: ProfileOpt = None,
     step: Annotated[float, typer.Option("--step", help="Step length in minutes.")] = 15.0,
+    detect_every: Annotated[
+        float | None,
+        typer.Option(
+            "--detect-every", help="Minutes between detection runs (default: every step)."
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     labels: LabelsOpt = None,
 ) -> None:
@@ -138,8 +144,14 @@ def replay(
         t0 = time.perf_counter()
         with _progress("replay") as update:
             result = run_replay(
-                events, accounts=accounts, profile=prof, step_s=step * 60, fmt=fmt, progress=update
-            )  # type: ignore[arg-type]
+                events,
+                accounts=accounts,
+                profile=prof,
+                step_s=step * 60,
+                detect_every_s=None if detect_every is None else detect_every * 60,
+                fmt=fmt,
+                progress=update,  # type: ignore[arg-type]
+            )
         elapsed = time.perf_counter() - t0
         report = build_report(
             result.summary,

@@ -48,9 +48,13 @@ def replay(
     accounts: str | Path | None = None,
     profile: Profile | None = None,
     step_s: float = 900.0,
+    detect_every_s: float | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
 ) -> ReplayResult:
+    """Replay ``paths`` in steps of ``step_s`` seconds of event time. Detection
+    runs after every step unless ``detect_every_s`` spaces it out (the state
+    still absorbs every step); actions apply from the next step on."""
     profile = profile or load_profile()
     con = duckdb.connect()
     state = DetectionState(con)
@@ -78,6 +82,9 @@ def replay(
     detection: Detection | None = None
     steps = 0
     done = 0
+    every = max(detect_every_s or step_s, step_s)
+    next_detect = 0.0
+    stale = True
     if not first:
         for step_end, table in _steps(events, step_s):
             t0 = time.perf_counter()
@@ -88,6 +95,15 @@ def replay(
                     served[acc] = served.get(acc, 0) + 1
             state.update(table)
             timings["state"] += time.perf_counter() - t0
+            steps += 1
+            done += table.num_rows
+            if progress:
+                progress("replay", done)
+            stale = True
+            if step_end < next_detect:
+                continue
+            stale = False
+            next_detect = step_end + every - 1e-6
             t0 = time.perf_counter()
             detection = detect(state, profile)
             timings["detect"] += time.perf_counter() - t0
@@ -96,11 +112,7 @@ def replay(
                     first_action[acc] = step_end
                 if action.rank >= 1 and acc not in first_review:
                     first_review[acc] = step_end
-            steps += 1
-            done += table.num_rows
-            if progress:
-                progress("replay", done)
-    if detection is None:
+    if detection is None or stale:
         detection = detect(state, profile)
     detected = {
         c.campaign_id: min((first_action[a] for a in c.accounts if a in first_action), default=None)
