@@ -29,7 +29,8 @@ def robust_z(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         return np.zeros_like(x)
     med = float(np.median(ref))
     mad = float(np.median(np.abs(ref - med))) * 1.4826
-    return (x - med) / max(mad, 0.25)
+    z: np.ndarray = (x - med) / max(mad, 0.25)
+    return z
 
 
 def squash(x: np.ndarray | float, at: float, width: float) -> np.ndarray:

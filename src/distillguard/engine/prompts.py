@@ -22,7 +22,7 @@ class _Column:
     """A growable numpy column."""
 
     def __init__(self, dtype: type) -> None:
-        self.data = np.zeros(1024, dtype=dtype)
+        self.data: np.ndarray = np.zeros(1024, dtype=dtype)
         self.size = 0
 
     def extend(self, values: np.ndarray) -> None:
@@ -53,8 +53,8 @@ class PromptCache:
         self.area_code = _Column(np.int16)
         self.lang_code = _Column(np.int16)
         self.kind_code = _Column(np.int16)
-        self.areas: list[str] = []
-        self.langs: list[str] = []
+        self.areas: list[str | None] = []
+        self.langs: list[str | None] = []
         self.kinds: list[str | None] = [None]
         self.samples: dict[int, str] = {}
 

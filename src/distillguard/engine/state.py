@@ -117,7 +117,7 @@ class DetectionContext:
 
     @property
     def n_accounts(self) -> int:
-        return self.features.num_rows
+        return int(self.features.num_rows)
 
 
 class DetectionState:
