@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-replay", action="store_true")
     ap.add_argument("--step", type=float, default=15.0, help="replay step, minutes")
+    ap.add_argument("--detect-every", type=float, default=None, help="replay detection, minutes")
     args = ap.parse_args()
     console = Console()
     console.print(f"corpora: {'full (real corpora)' if corpora() else 'embedded subset'}")
@@ -44,7 +45,8 @@ def main() -> None:
     if args.no_replay:
         return
     t0 = time.perf_counter()
-    rep = replay([events], accounts=accounts, step_s=args.step * 60)
+    every = None if args.detect_every is None else args.detect_every * 60
+    rep = replay([events], accounts=accounts, step_s=args.step * 60, detect_every_s=every)
     replay_s = time.perf_counter() - t0
     det = rep.detection
     scores = {a: s.score for a, s in det.scores.accounts.items()}
@@ -55,7 +57,10 @@ def main() -> None:
         requests=rep.requests,
         served_before_action=rep.served_before_action,
     )
-    console.rule(f"replay: {rep.steps} steps of {args.step:g} min, {replay_s:.1f} s")
+    cadence = "every step" if every is None else f"every {args.detect_every:g} min"
+    console.rule(
+        f"replay: {rep.steps} steps of {args.step:g} min, detection {cadence}, {replay_s:.1f} s"
+    )
     render.print_all(console, render.evaluation_tables(ev, leakage=True))
     console.print(f"replay / scan time: {replay_s / scan_s:.2f}")
 
