@@ -55,6 +55,7 @@ EVENT_FIELDS: dict[str, Column] = {
     "user_turns": _turns,
     "has_system_prompt": lambda r: pc.is_valid(r.events.column("system_prompt")).to_pylist(),
     "has_user_field": lambda r: pc.is_valid(r.events.column("user")).to_pylist(),
+    "has_messages": lambda r: pc.is_valid(r.events.column("messages")).to_pylist(),
 }
 ACCOUNT_FIELDS = ("tier", "verified", "email_domain", "declared_country")
 NUMERIC_FIELDS = ("input_tokens", "output_tokens", "reasoning_tokens", "latency_ms")
@@ -136,10 +137,10 @@ def _account_stats(r: SimResult) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("stat", ["requests", "gap_cv", "age_days"])
 def test_account_behaviour_ranges_overlap(demo: SimResult, stat: str) -> None:
+    """Most attack accounts fall inside the range of benign accounts."""
     s = _account_stats(demo)
     values, attack = s[stat], s["attack"]
     a, b = values[attack & ~np.isnan(values)], values[~attack & ~np.isnan(values)]
     lo, hi = np.percentile(b, [1, 99])
-    assert lo <= np.percentile(a, 25) and np.percentile(a, 75) <= hi, (
-        f"{stat}: attack {np.percentile(a, [25, 75])} benign {lo}..{hi}"
-    )
+    inside = float(np.mean((a >= lo) & (a <= hi)))
+    assert inside >= 0.6, f"{stat}: {inside:.0%} of attack accounts in benign {lo:.2f}..{hi:.2f}"

@@ -47,28 +47,27 @@ for _task, _answer, _reason in (
 EFFORT = np.asarray([0.35, 1.0, 2.6, 1.0])  # low, medium, high, not given (index -1)
 
 
-def text_bytes(sim: Sim) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """UTF-8 size of every text, and total size and turn count of every conversation."""
-    nbytes = sim.texts.nbytes()
-    offsets = np.asarray(sim.convs.offsets, np.int64)
-    turns = np.asarray(sim.convs.turns, np.int64)
+def conv_bytes(sim: Sim, nbytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Total size and message count of every conversation."""
+    offsets = sim.convs.offsets
+    turns = sim.convs.turns
     if len(turns) == 0:
-        return nbytes, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    conv_bytes = np.add.reduceat(nbytes[turns], offsets[:-1])
-    return nbytes, conv_bytes, np.diff(offsets)
+        return np.zeros(1, np.int64), np.ones(1, np.int64)
+    return np.add.reduceat(nbytes[turns], offsets[:-1]), np.diff(offsets)
 
 
-def finish(sim: Sim, rng: np.random.Generator, b: Block) -> dict[str, np.ndarray]:
-    """Token counts and latency of every event of ``b``; sets the rare
-    ``service_tier`` extra field and keeps times inside the window."""
+def finish(
+    sim: Sim, rng: np.random.Generator, b: Block, nbytes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Token counts and latency of every event of ``b`` (``nbytes``: UTF-8 size
+    of every text of the pool); sets the rare ``service_tier`` extra field and
+    keeps times inside the window."""
     n = len(b)
-    nbytes, conv_bytes, conv_turns = text_bytes(sim)
+    conv_size, conv_turns = conv_bytes(sim, nbytes)
     has_conv = b.conv >= 0
     conv = np.maximum(b.conv, 0)
-    size = np.where(
-        has_conv, conv_bytes[conv] if len(conv_bytes) else 0, nbytes[np.maximum(b.text, 0)]
-    )
-    msgs = np.where(has_conv, conv_turns[conv] if len(conv_turns) else 1, 1)
+    size = np.where(has_conv, conv_size[conv], nbytes[np.maximum(b.text, 0)])
+    msgs = np.where(has_conv, conv_turns[conv], 1)
     size = size + np.where(b.system >= 0, nbytes[np.maximum(b.system, 0)], 0)
     msgs = msgs + (b.system >= 0)
     input_tokens = np.ceil(size / 3.6 * rng.lognormal(0, 0.05, n)).astype(np.int64) + 4 * msgs + 3

@@ -7,9 +7,11 @@ million dictionaries. Absent values are ``-1`` (integers) or ``NaN``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
 import numpy as np
+import pyarrow as pa
 
 # Task codes: what a request asks for; they drive answer length and reasoning.
 (
@@ -36,7 +38,7 @@ class TextPool:
     """Every distinct text of a run: corpus records first, then built ones."""
 
     def __init__(self, base: list[str]) -> None:
-        self.texts: list[str] = list(base)
+        self.texts: list[str | None] = list(base)
         self._ids: dict[str, int] = {}
 
     def add(self, texts: list[str]) -> np.ndarray:
@@ -51,24 +53,56 @@ class TextPool:
             self.texts.append(text)
         return self._ids[text]
 
-    def nbytes(self) -> np.ndarray:
-        return np.fromiter((len(t.encode()) for t in self.texts), np.int64, len(self.texts))
+    def text(self, i: int) -> str:
+        t = self.texts[i]
+        assert t is not None, "the pool was already moved to Arrow"
+        return t
+
+    def to_arrow(self) -> pa.LargeStringArray:
+        """All texts as one Arrow array; the Python strings are released on the
+        way, so they are never held twice."""
+        texts = self.texts
+
+        def drain() -> Iterator[str | None]:
+            for i in range(len(texts)):
+                value, texts[i] = texts[i], None
+                yield value
+
+        # The system allocator can reuse the memory the strings give back.
+        out: pa.LargeStringArray = pa.array(
+            drain(), pa.large_string(), size=len(texts), memory_pool=pa.system_memory_pool()
+        )
+        self._ids.clear()
+        return out
 
 
 class ConvPool:
     """Multi-turn conversations: alternating user/assistant turns, user last."""
 
     def __init__(self) -> None:
-        self.offsets: list[int] = [0]
-        self.turns: list[int] = []  # text index per message
+        self._turns: list[np.ndarray] = []  # text index per message
+        self._lengths: list[np.ndarray] = []  # messages per conversation
+        self._n = 0
 
-    def add(self, turns: list[int]) -> int:
-        self.turns += turns
-        self.offsets.append(len(self.turns))
-        return len(self.offsets) - 2
+    def add_many(self, turns: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Add conversations laid out flat; returns their indices."""
+        self._turns.append(np.asarray(turns, np.int32))
+        self._lengths.append(np.asarray(lengths, np.int32))
+        first, self._n = self._n, self._n + len(lengths)
+        return np.arange(first, self._n, dtype=np.int32)
+
+    @property
+    def turns(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, np.int32), *self._turns])
+
+    @property
+    def offsets(self) -> np.ndarray:
+        lengths = np.concatenate([np.zeros(0, np.int64), *self._lengths])
+        out: np.ndarray = np.r_[0, np.cumsum(lengths, dtype=np.int64)]
+        return out
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return self._n
 
 
 @dataclass(slots=True)
@@ -174,12 +208,13 @@ class Block:
 ARRAY_FIELDS = tuple(f.name for f in fields(Block))
 
 
-def concat(blocks: list[Block]) -> Block:
-    """All events of ``blocks`` in one block."""
-    return Block(
-        **{name: np.concatenate([getattr(b, name) for b in blocks]) for name in ARRAY_FIELDS}
-    )
-
-
-def take(block: Block, order: np.ndarray) -> Block:
-    return Block(**{name: getattr(block, name)[order] for name in ARRAY_FIELDS})
+def merge_sorted(blocks: list[Block]) -> Block:
+    """All events of ``blocks`` in one block, in time order. The blocks are
+    emptied field by field on the way, so memory holds one copy at a time."""
+    order = np.argsort(np.concatenate([b.ts for b in blocks]), kind="stable")
+    merged: dict[str, np.ndarray] = {}
+    for name in ARRAY_FIELDS:
+        merged[name] = np.concatenate([getattr(b, name) for b in blocks])[order]
+        for b in blocks:
+            setattr(b, name, merged[name][:0])
+    return Block(**merged)

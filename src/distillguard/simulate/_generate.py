@@ -10,14 +10,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard.simulate import _tables
 from distillguard.simulate import _world as world
 from distillguard.simulate._catalog import POPULATIONS
 from distillguard.simulate._config import SimConfig
+from distillguard.simulate._conv import as_messages
 from distillguard.simulate._corpus import load_corpus
 from distillguard.simulate._finish import finish
-from distillguard.simulate._frame import Block, concat, take
+from distillguard.simulate._frame import Block, merge_sorted
 from distillguard.simulate._ids import hex_ids, opaque_ids
 from distillguard.simulate._pop_attack import bulk_script, paraphrase, proxy_swarm
 from distillguard.simulate._pop_business import enterprise_batch, eval_company
@@ -104,12 +106,13 @@ def generate(cfg: SimConfig) -> SimResult:
     sim = Sim.create(cfg, load_corpus(cfg.corpora))
     _populate(sim)
     rng = _rng(cfg, "finish")
-    block = concat(sim.blocks)
+    block = merge_sorted(sim.blocks)
     sim.blocks.clear()
-    measured = finish(sim, rng, block)
-    order = np.argsort(block.ts, kind="stable")
-    block = take(block, order)
-    measured = {k: v[order] for k, v in measured.items()}
+    # Some gateways log single-turn chat requests as a one-message list.
+    chat = np.isin(block.endpoint, (world.EP_CHAT, world.EP_MESSAGES))
+    block.text, block.conv = as_messages(sim, rng, block.text, block.conv, 0.25, chat)
+    texts = sim.texts.to_arrow()
+    measured = finish(sim, rng, block, pc.binary_length(texts).to_numpy().astype(np.int64))
     n_events = len(block)
     ids = {
         "account": opaque_ids(rng, sim.n_accounts, "org_", 24),
@@ -119,7 +122,6 @@ def generate(cfg: SimConfig) -> SimResult:
         "no_ua": rng.random(n_events) < 0.002,
         "no_ja4": rng.random(n_events) < 0.03,
     }
-    texts = pa.array(sim.texts.texts, pa.string())
     ips = pa.array(sim.ips.addresses, pa.string())
     events = _tables.events(block, ids, texts, sim.convs, ips, measured)
     per_account = np.bincount(block.acct, minlength=sim.n_accounts)

@@ -24,13 +24,13 @@ def _fixed_width(prefix: bytes, body: np.ndarray) -> pa.StringArray:
     buf[:, : len(prefix)] = np.frombuffer(prefix, np.uint8)
     buf[:, len(prefix) :] = body
     offsets = np.arange(n + 1, dtype=np.int32) * size
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf.tobytes()))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
 
 
 def opaque_ids(rng: np.random.Generator, n: int, prefix: str, width: int) -> pa.StringArray:
     """``n`` distinct ids ``prefix`` + ``width`` base-62 characters."""
     while True:
-        body = _ALPHABET[rng.integers(0, len(_ALPHABET), size=(n, width))]
+        body = _ALPHABET[rng.integers(0, len(_ALPHABET), size=(n, width), dtype=np.uint8)]
         ids = _fixed_width(prefix.encode(), body)
         if len(pc.unique(ids)) == n:
             return ids
@@ -39,7 +39,7 @@ def opaque_ids(rng: np.random.Generator, n: int, prefix: str, width: int) -> pa.
 def hex_ids(rng: np.random.Generator, n: int, prefix: str, width: int) -> pa.StringArray:
     """``n`` distinct ids ``prefix`` + ``width`` hex digits."""
     while True:
-        body = _HEX[rng.integers(0, 16, size=(n, width))]
+        body = _HEX[rng.integers(0, 16, size=(n, width), dtype=np.uint8)]
         ids = _fixed_width(prefix.encode(), body)
         if len(pc.unique(ids)) == n:
             return ids

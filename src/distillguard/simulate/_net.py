@@ -32,7 +32,7 @@ def sample_ips(kind: Kind, country: str | None, n: int, rng: np.random.Generator
 
 #: Addresses fetched at a time per (kind, country): each database query has a
 #: fixed cost, so they are drawn in batches and handed out in order.
-BATCH = 4096
+BATCH = 1024
 
 
 class IpPool:
@@ -48,7 +48,7 @@ class IpPool:
     def _draw(self, kind: Kind, country: str, n: int) -> list[str]:
         reserve = self._reserve.setdefault((kind, country), [])
         if len(reserve) < n:
-            reserve += sample_ips(kind, country, max(BATCH, 2 * n), self._rng)
+            reserve += sample_ips(kind, country, max(BATCH, n - len(reserve)), self._rng)
         out = reserve[:n]
         del reserve[:n]
         return out

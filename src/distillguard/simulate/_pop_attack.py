@@ -45,6 +45,9 @@ def emit(
     b.text, b.task, b.elicit, b.client, b.ip = text, task, elicit, client, ip
     if conv is not None:
         b.conv = conv
+    else:  # now and then a follow-up asking for more of the reasoning
+        share = float(rng.uniform(0.0, 0.08))
+        b.text, b.conv = histories(sim, rng, text, share, follow_up_pool(sim, harvest=True))
     _disguise(sim, rng, b)
     b.model = kit.models(rng, sim, ts, cr.HARVEST_MODELS, adopt, tau_h)
     b.endpoint = kit.endpoints(rng, client, 0.25)
@@ -273,9 +276,9 @@ def paraphrase(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> Non
         )
         q = targets[rng.integers(0, len(targets), m)]
         frames = [paraphrase_frames(rng, int(rng.integers(2, 4))) for _ in range(n)]
-        texts = sim.texts.texts
+        source = sim.texts.text
         built = [
-            fill(frames[o][rng.integers(0, len(frames[o]))], reword(texts[t], rng, 0.3))
+            fill(frames[o][rng.integers(0, len(frames[o]))], reword(source(t), rng, 0.3))
             for o, t in zip(owner.tolist(), q.tolist(), strict=True)
         ]
         text = sim.texts.add(built)

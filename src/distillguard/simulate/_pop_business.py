@@ -116,6 +116,11 @@ def _company_runs(
         tm.WORK_WEEK * 0.5 + 0.5,
         np.zeros(len(runs)),
     )
+    # A new model ships: a fifth of the runs evaluate it within a day.
+    fresh = rng.random(len(runs)) < 0.2
+    latest = sim.clock.end - (count * interval * 1e6).astype(np.int64)
+    soon = sim.release + (rng.random(len(runs)) * tm.DAY).astype(np.int64)
+    start = np.where(fresh, np.maximum(np.minimum(soon, latest), sim.clock.start), start)
     ts = tm.runs(rng, start, count, interval, rng.uniform(0.2, 0.6))
     run_of = np.repeat(np.arange(len(runs)), count)
     q = np.concatenate([r[0] for r in runs]).astype(np.int32)
@@ -168,8 +173,8 @@ def _popular(k: int) -> np.ndarray:
     return out
 
 
-def _eval_text(sim: Sim, key: tuple[int, ...]) -> str:
-    q, tmpl, code = sim.texts.texts[key[0]], key[1], key[2]
+def _eval_text(sim: Sim, key: list[int]) -> str:
+    q, tmpl, code = sim.texts.text(key[0]), key[1], key[2]
     if tmpl < 0:
         return q
     return fill((ph.EVAL_CODE if code else ph.EVAL_MATH)[tmpl], q)
@@ -297,10 +302,10 @@ def _batch_texts(sim: Sim, rng: Rng, kind: str, m: int, docs: int, numbered: boo
     parts = [np.where(k > i, corpus.pick(rng, raw, m), -1) for i in range(docs)]
     number = (rng.integers(10_000, 90_000) + np.arange(m)) if numbered else np.zeros(m, np.int64)
     lang = rng.integers(0, len(LANGS), m) if kind == "translate" else np.zeros(m, np.int64)
-    texts = sim.texts.texts
+    text = sim.texts.text
 
-    def build(key: tuple[int, ...]) -> str:
-        doc = "\n\n".join(texts[i] for i in key[:docs] if i >= 0)
+    def build(key: list[int]) -> str:
+        doc = "\n\n".join(text(i) for i in key[:docs] if i >= 0)
         if kind == "embed":
             return doc
         t = ph.BATCH[kind].replace("{id}", str(key[docs])).replace("{lang}", LANGS[key[docs + 1]])

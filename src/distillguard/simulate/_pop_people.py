@@ -12,7 +12,7 @@ from distillguard.simulate import _timing as tm
 from distillguard.simulate import _world as world
 from distillguard.simulate._accounts import people
 from distillguard.simulate._clients import pick_clients
-from distillguard.simulate._conv import as_messages, follow_up_pool, threads
+from distillguard.simulate._conv import follow_up_pool, threads
 from distillguard.simulate._frame import (
     CHAT,
     CODE,
@@ -214,7 +214,6 @@ def developer(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
     same = _debug_repeats(rng, sess, ts, 0.3)
     rec, b.task, b.elicit = rec[same], b.task[same], b.elicit[same]
     b.text, b.conv = threads(sim, rng, sess, ts, rec, 0.15, follow_up_pool(sim))
-    b.text, b.conv = as_messages(sim, rng, b.text, b.conv, 0.25)
     b.client = _clients(
         rng,
         owner,

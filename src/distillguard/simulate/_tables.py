@@ -24,7 +24,6 @@ PARAMS = pa.struct(
         ("reasoning_effort", pa.string()),
     ]
 )
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 
 
 def coded(codes: np.ndarray, values: pa.Array | list[str]) -> pa.DictionaryArray:
@@ -59,23 +58,18 @@ def params(b: Block) -> pa.StructArray:
 
 
 def messages(conv: np.ndarray, pool: ConvPool, texts: pa.Array) -> pa.ListArray:
-    """The ``messages`` list of each event (null where the event has a prompt)."""
-    offsets = np.asarray(pool.offsets, np.int64)
-    turns = np.asarray(pool.turns, np.int64)
+    """The ``messages`` list of each event (null where the event has a prompt);
+    roles and contents are dictionary-encoded."""
+    offsets, turns = pool.offsets, pool.turns
     has = conv >= 0
     c = np.maximum(conv, 0)
-    length = (
-        np.where(has, offsets[c + 1] - offsets[c], 0)
-        if len(turns)
-        else np.zeros(len(conv), np.int64)
-    )
+    length = np.where(has, offsets[c + 1] - offsets[c], 0) if len(turns) else 0 * conv
     out_offsets = np.r_[0, np.cumsum(length)].astype(np.int32)
-    start = np.repeat(offsets[c] if len(turns) else np.zeros(len(conv), np.int64), length)
+    start = np.repeat(offsets[c] if len(turns) else 0 * conv, length)
     pos = np.arange(out_offsets[-1]) - np.repeat(out_offsets[:-1], length)
     flat = turns[start + pos] if len(turns) else np.zeros(0, np.int64)
-    role = coded((pos % 2).astype(np.int32), ["user", "assistant"]).cast(pa.string())
-    content = pc.take(texts, pa.array(flat, pa.int64()))
-    items = pa.StructArray.from_arrays([role, content], fields=list(MESSAGE))
+    role = coded((pos % 2).astype(np.int32), ["user", "assistant"])
+    items = pa.StructArray.from_arrays([role, coded(flat, texts)], names=["role", "content"])
     return pa.ListArray.from_arrays(pa.array(out_offsets), items, mask=pa.array(~has))
 
 
@@ -92,8 +86,8 @@ def events(
         "ts": pa.array(b.ts, TS),
         "account_id": pc.take(ids["account"], pa.array(b.acct)),
         "request_id": ids["request"],
-        "api_key_id": pc.take(ids["key"], pa.array(b.key)),
-        "ip": pc.take(ips, pa.array(b.ip)),
+        "api_key_id": coded(b.key, ids["key"]),
+        "ip": coded(b.ip, ips),
         "user_agent": coded(np.where(ids["no_ua"], -1, b.client), pa.array(UA.tolist())),
         "tls_fingerprint": coded(np.where(ids["no_ja4"], -1, b.client), pa.array(JA4.tolist())),
         "model": coded(b.model, list(world.MODEL_NAMES)),

@@ -21,21 +21,42 @@ def fill(template: str, q: str, a: str = "", b: str = "") -> str:
     return template.replace("{q}", q).replace("{a}", a).replace("{b}", b)
 
 
-def combine(
-    sim: Sim, keys: Sequence[np.ndarray], build: Callable[[tuple[int, ...]], str]
-) -> np.ndarray:
+def distinct_rows(keys: Sequence[np.ndarray]) -> tuple[list[list[int]], np.ndarray]:
+    """The distinct combinations of ``keys`` (integer arrays of equal length,
+    values >= -1) and, per element, the index of its combination."""
+    cols = [np.asarray(k, np.int64) + 1 for k in keys]
+    sizes = [int(c.max(initial=0)) + 1 for c in cols]
+    if float(np.prod(np.asarray(sizes, np.float64))) < 2.0**62:
+        code = np.zeros(len(cols[0]), np.int64)
+        for c, size in zip(cols, sizes, strict=True):
+            code = code * size + c
+        uniq, inverse = np.unique(code, return_inverse=True)
+        parts = []
+        for size in reversed(sizes):
+            uniq, rest = np.divmod(uniq, size)
+            parts.append(rest - 1)
+        rows = np.stack(parts[::-1], axis=1)
+    else:
+        rows, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+        rows = rows - 1
+    return rows.tolist(), inverse.ravel()
+
+
+def combine(sim: Sim, keys: Sequence[np.ndarray], build: Callable[[list[int]], str]) -> np.ndarray:
     """Text index per event for the combination of ``keys`` (integer arrays of
     equal length); ``build`` makes the text of one distinct combination."""
-    stacked = np.stack([np.asarray(k, np.int64) for k in keys], axis=1)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    idx = sim.texts.add([build(tuple(int(x) for x in row)) for row in uniq])
-    return idx[inverse.ravel()]
+    if len(keys[0]) == 0:
+        return np.zeros(0, np.int32)
+    rows, inverse = distinct_rows(keys)
+    idx = sim.texts.add([build(row) for row in rows])
+    out: np.ndarray = idx[inverse]
+    return out
 
 
 def wrap(sim: Sim, q: np.ndarray, templates: Sequence[str], which: np.ndarray) -> np.ndarray:
     """Corpus record ``q[i]`` inside template ``templates[which[i]]``."""
-    texts = sim.texts.texts
-    return combine(sim, (q, which), lambda k: fill(templates[k[1]], texts[k[0]]))
+    text = sim.texts.text
+    return combine(sim, (q, which), lambda k: fill(templates[k[1]], text(k[0])))
 
 
 def with_suffix(
@@ -46,11 +67,11 @@ def with_suffix(
     before: np.ndarray | None = None,
 ) -> np.ndarray:
     """``suffixes[which]`` after (or, where ``before``, ahead of) record ``q``."""
-    texts = sim.texts.texts
+    text = sim.texts.text
     pos = np.zeros(len(q), np.int64) if before is None else before.astype(np.int64)
 
-    def build(k: tuple[int, ...]) -> str:
-        s, t = suffixes[k[1]], texts[k[0]]
+    def build(k: list[int]) -> str:
+        s, t = suffixes[k[1]], text(k[0])
         return f"{s}\n\n{t}" if k[2] else f"{t}\n\n{s}"
 
     return combine(sim, (q, which, pos), build)
@@ -67,10 +88,10 @@ def casual(sim: Sim, rng: np.random.Generator, q: np.ndarray, share: float) -> n
     pre = np.where(noisy, rng.integers(0, len(ph.CASUAL_PRE), n), len(ph.CASUAL_PRE) - 1)
     post = np.where(noisy, rng.integers(0, len(ph.CASUAL_POST), n), len(ph.CASUAL_POST) - 1)
     style = np.where(noisy, rng.integers(0, 3, n), 0)
-    texts = sim.texts.texts
+    text = sim.texts.text
 
-    def build(k: tuple[int, ...]) -> str:
-        t = texts[k[0]].strip()
+    def build(k: list[int]) -> str:
+        t = text(k[0]).strip()
         if k[3] == 1 and t[:1].isupper() and t[1:2].islower():
             t = t[0].lower() + t[1:]
         elif k[3] == 2 and t.endswith((".", "?")) and len(t) < 400:
@@ -191,12 +212,12 @@ def judge(
     sim: Sim, rng: np.random.Generator, q: np.ndarray, templates: Sequence[str]
 ) -> np.ndarray:
     """Judge prompts over records ``q``: every request its own candidate answers."""
-    texts = sim.texts.texts
+    text = sim.texts.text
     built = []
     for i in q.tolist():
         t = templates[int(rng.integers(0, len(templates)))]
         built.append(
-            fill(t, texts[i], candidate_answer(rng, texts[i]), candidate_answer(rng, texts[i]))
+            fill(t, text(i), candidate_answer(rng, text(i)), candidate_answer(rng, text(i)))
         )
     return sim.texts.add(built)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import threading
+import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Queue
 
 import duckdb
 import numpy as np
@@ -20,7 +20,7 @@ from distillguard._exceptions import ConfigError
 from distillguard.simulate._generate import SimResult
 
 FORMATS = ("jsonl", "parquet")
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 
 #: Top-level fields in the order of the contract; ``params`` is built apart.
 _FIELDS = (
@@ -98,11 +98,36 @@ def write(result: SimResult, out_dir: str | Path, fmt: str = "jsonl") -> SimFile
     if fmt == "jsonl":
         write_jsonl(result.events, files.events)
     else:
-        pq.write_table(result.events, files.events, compression="zstd")
+        write_parquet(result.events, files.events)
     write_accounts(result.accounts, files.accounts)
     pacsv.write_csv(result.labels, files.labels)
     files.manifest.write_bytes(orjson.dumps(result.manifest, option=orjson.OPT_INDENT_2))
     return files
+
+
+def plain_type(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with every dictionary replaced by its value type."""
+    if pa.types.is_dictionary(kind):
+        return plain_type(kind.value_type)
+    if pa.types.is_list(kind):
+        return pa.list_(plain_type(kind.value_type))
+    if pa.types.is_struct(kind):
+        return pa.struct([pa.field(f.name, plain_type(f.type), f.nullable) for f in kind])
+    return kind
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """``table`` without dictionary encoding (DuckDB re-reads a whole dictionary
+    for every chunk it is handed; a decoded chunk costs only its own rows)."""
+    schema = pa.schema([pa.field(f.name, plain_type(f.type), f.nullable) for f in table.schema])
+    return table.cast(schema)
+
+
+def write_parquet(events: pa.Table, path: Path, rows: int = 500_000) -> None:
+    """Events as Parquet (zstd), written a row group at a time."""
+    with pq.ParquetWriter(path, events.schema, compression="zstd") as writer:
+        for start in range(0, max(events.num_rows, 1), rows):
+            writer.write_table(events.slice(start, rows))
 
 
 def _lines(events: pa.Table) -> Iterator[bytes]:
@@ -112,7 +137,7 @@ def _lines(events: pa.Table) -> Iterator[bytes]:
     query = json_query(events.column_names)
     try:
         for start in range(0, events.num_rows, CHUNK_ROWS):
-            con.register("chunk", events.slice(start, CHUNK_ROWS))
+            con.register("chunk", decoded(events.slice(start, CHUNK_ROWS)))
             col = con.sql(query).to_arrow_table().column(0).combine_chunks()
             con.unregister("chunk")
             yield _joined(col)
@@ -131,32 +156,25 @@ def _joined(col: pa.Array) -> bytes:
     return out
 
 
-def write_jsonl(events: pa.Table, path: Path, level: int = 1) -> None:
-    """Events as gzip-compressed JSON Lines. Compression runs in a second
-    thread while DuckDB renders the next chunk."""
-    queue: Queue[bytes | None] = Queue(maxsize=2)
-    failure: list[BaseException] = []
-
-    def compress() -> None:
-        try:
-            with gzip.open(path, "wb", compresslevel=level) as fh:
-                while (data := queue.get()) is not None:
-                    fh.write(data)
-        except BaseException as exc:  # reported to the caller below
-            failure.append(exc)
-            while queue.get() is not None:
-                pass
-
-    worker = threading.Thread(target=compress, daemon=True)
-    worker.start()
-    try:
+def write_jsonl(events: pa.Table, path: Path, level: int = 1, workers: int = 2) -> None:
+    """Events as gzip-compressed JSON Lines. Each chunk becomes one gzip member
+    (a file of several members is a valid gzip file), compressed in a thread
+    pool while DuckDB renders the next chunk."""
+    with path.open("wb") as fh, ThreadPoolExecutor(workers) as pool:
+        pending: deque[Future[bytes]] = deque()
         for data in _lines(events):
-            queue.put(data)
-    finally:
-        queue.put(None)
-        worker.join()
-    if failure:
-        raise failure[0]
+            pending.append(pool.submit(_gzip_member, data, level))
+            while len(pending) > workers:  # bounds the memory held
+                fh.write(pending.popleft().result())
+        while pending:
+            fh.write(pending.popleft().result())
+        if fh.tell() == 0:
+            fh.write(_gzip_member(b"", level))
+
+
+def _gzip_member(data: bytes, level: int) -> bytes:
+    z = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 31: with a gzip header
+    return z.compress(data) + z.flush()
 
 
 def write_accounts(accounts: pa.Table, path: Path) -> None:
