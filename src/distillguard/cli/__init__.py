@@ -243,6 +243,15 @@ def demo(
         )
 
 
+def _mount_simulate() -> None:
+    from distillguard.simulate.cli import app as simulate_app
+
+    app.add_typer(simulate_app, name="simulate")
+
+
+_mount_simulate()
+
+
 def main() -> None:
     app()
 
