@@ -27,16 +27,18 @@ def test_public_names() -> None:
 
 
 def test_same_seed_same_traffic(small: SimResult) -> None:
-    again = generate(SimConfig.demo(n_events=20_000, days=2.0, seed=3))
+    cfg = SimConfig.model_validate(small.manifest["config"])  # the manifest replays the run
+    again = generate(cfg)
     assert again.events.equals(small.events)
     assert again.accounts.equals(small.accounts)
     assert again.labels.equals(small.labels)
-    other = generate(SimConfig.demo(n_events=20_000, days=2.0, seed=4))
+    other = generate(cfg.model_copy(update={"seed": 4}))
     assert not other.events.column("request_id").equals(small.events.column("request_id"))
 
 
 def test_scaling_one_population_leaves_the_others_alone(small: SimResult) -> None:
-    more = generate(SimConfig.demo(n_events=20_000, days=2.0, seed=3, scale={"router": 2.0}))
+    cfg = SimConfig.model_validate(small.manifest["config"])
+    more = generate(cfg.model_copy(update={"scale": {"router": 2.0}}))
     before = {p["population"]: p for p in small.manifest["populations"]}
     after = {p["population"]: p for p in more.manifest["populations"]}
     assert after["router"]["requests"] == 2 * before["router"]["requests"]

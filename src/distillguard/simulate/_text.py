@@ -166,7 +166,12 @@ def paraphrase_frames(rng: np.random.Generator, k: int) -> list[str]:
         sep = _SEP[rng.integers(0, len(_SEP))]
         if o.startswith(("Could", "Can")):
             head += "?"
-        out.append(f"{head}{sep}{{q}}" if rng.random() < 0.7 else f"{{q}}{sep}{head}")
+            sep = sep.lstrip(".:") or "\n\n"
+        if rng.random() < 0.7:
+            out.append(f"{head}{sep}{{q}}")
+        else:
+            after = ("\n\n", "\n---\n", "\n")[rng.integers(0, 3)]
+            out.append(f"{{q}}{after}{head}{'' if head.endswith('?') else '.'}")
     return out
 
 
