@@ -1,13 +1,26 @@
-"""From a block of JSON texts to a candidate table: fast path, then reference path."""
+"""From a block of JSON texts to a candidate table, in three tiers.
+
+1. ``_arrow``: pyarrow's JSON reader over segments of lines (multi-threaded);
+2. ``_fast``: one DuckDB query over the rows the first tier handed on;
+3. ``_normalize``: the reference path, record by record, for the rest; it
+   gives the precise reject reason.
+
+The two fast tiers accept only records they can check with certainty and must
+give exactly what the reference gives for them (parity tests check this).
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
 
+from distillguard.events._arrow import parse_segment, segments
 from distillguard.events._fast import fast_rows
 from distillguard.events._normalize import Rejected, extra_of, normalize, parse_json
 from distillguard.events._sources import Block, truncate
@@ -20,48 +33,83 @@ _NAMES = CANDIDATE_SCHEMA.names
 Reject = tuple[int, str, str]  # line, reason, raw text
 
 
-def candidates(block: Block) -> tuple[pa.Table, list[Reject]]:
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+
+
+def candidates(block: Block, *, tiers: int = 3) -> tuple[pa.Table, list[Reject]]:
     """Valid records of the block (``CANDIDATE_SCHEMA``, in block order) and the
-    rejects found on the way. IP addresses are not yet checked."""
-    rows = pa.array(np.arange(len(block.texts), dtype=np.int64))
-    fast = fast_rows(block.texts, rows) if len(block.texts) else None
-    done = np.zeros(len(block.texts), dtype=bool)
+    rejects found on the way. IP addresses are not yet checked.
+
+    ``tiers`` (for tests): 3 uses every tier, 2 skips the Arrow tier, 1 uses
+    the reference path alone."""
+    texts = block.texts
+    if texts.type != pa.string():
+        texts = texts.cast(pa.string())
+    rest = np.arange(len(texts), dtype=np.int64)
     parts = []
-    if fast is not None and fast.num_rows:
-        fast = _with_extra(block, fast)
+    for tier in (3, 2):
+        if tiers < tier or not len(rest):
+            continue
+        if tier == 3:
+            fast = _arrow_tier(texts, rest)
+        else:
+            fast = fast_rows(texts.take(pa.array(rest)), pa.array(rest))
+        if fast is None or not fast.num_rows:
+            continue
+        fast = _with_extra(texts, fast, check_keys=tier == 2)
+        done = np.zeros(len(texts), dtype=bool)
         done[fast.column("_row").to_numpy()] = True
-        parts.append(fast.select(_NAMES).cast(CANDIDATE_SCHEMA))
-    slow, rejects = _slow(block, np.flatnonzero(~done))
+        rest = rest[~done[rest]]
+        parts.append(fast)
+    slow, rejects = _slow(block, rest)
     if slow.num_rows:
         parts.append(slow)
     if not parts:
         return CANDIDATE_SCHEMA.empty_table(), rejects
-    table = pa.concat_tables(parts)
-    if len(parts) > 1:
-        table = table.take(np.argsort(table.column("_row").to_numpy(), kind="stable"))
+    table = pa.concat_tables([p.select(_NAMES).cast(CANDIDATE_SCHEMA) for p in parts])
+    order = table.column("_row").to_numpy()
+    if (np.diff(order) < 0).any():
+        table = table.take(np.argsort(order, kind="stable"))
     return table, rejects
 
 
-def _with_extra(block: Block, fast: pa.Table) -> pa.Table:
-    """Fill ``extra`` for fast rows with unknown fields (parsed again here); rows
-    where a key repeats are dropped from the fast result, for the reference path."""
+def _arrow_tier(texts: pa.StringArray, rows: np.ndarray) -> pa.Table | None:
+    """Rows the Arrow tier accepts (segments parsed in parallel)."""
+    segs = list(segments(texts, rows))
+    if not segs:
+        return None
+    tables = [t for done in _pool().map(lambda seg: parse_segment(texts, seg), segs) for t in done]
+    return pa.concat_tables(tables) if tables else None
+
+
+def _with_extra(texts: pa.StringArray, fast: pa.Table, *, check_keys: bool) -> pa.Table:
+    """Fill ``extra`` for fast rows with unknown fields (parsed again here). Rows
+    that do not parse, or (``check_keys``) where a key repeats, are dropped, for
+    the reference path."""
     flagged = np.flatnonzero(fast.column("_unknown").to_numpy(zero_copy_only=False))
     extra: list[str | None] = [None] * fast.num_rows
     keep = np.ones(fast.num_rows, dtype=bool)
-    rows = fast.column("_row").to_numpy()
-    n_keys = fast.column("n_keys").to_numpy(zero_copy_only=False)
-    n_pkeys = fast.column("n_pkeys").to_pylist()
-    for i in flagged.tolist():
-        try:
-            obj = orjson.loads(block.texts[int(rows[i])].as_py())
-        except orjson.JSONDecodeError:
-            keep[i] = False
-            continue
-        params = obj.get("params")
-        if len(obj) != n_keys[i] or (isinstance(params, dict) and len(params) != n_pkeys[i]):
-            keep[i] = False
-            continue
-        extra[i] = extra_of(obj)
+    if len(flagged):
+        rows = fast.column("_row").to_numpy()
+        if check_keys:
+            n_keys = fast.column("n_keys").to_numpy(zero_copy_only=False)
+            n_pkeys = fast.column("n_pkeys").to_pylist()
+        for i in flagged.tolist():
+            try:
+                obj = orjson.loads(texts[int(rows[i])].as_py())
+            except orjson.JSONDecodeError:
+                keep[i] = False
+                continue
+            if check_keys:
+                params = obj.get("params")
+                if len(obj) != n_keys[i] or (
+                    isinstance(params, dict) and len(params) != n_pkeys[i]
+                ):
+                    keep[i] = False
+                    continue
+            extra[i] = extra_of(obj)
     fast = fast.append_column("extra", pa.array(extra, pa.string()))
     return fast if keep.all() else fast.filter(pa.array(keep))
 

@@ -1,0 +1,429 @@
+"""The first tier of the fast path: pyarrow's JSON reader over whole segments.
+
+``pyarrow.json.read_json`` parses a segment of lines in C++ against an explicit
+schema of the known fields, and it is strict where the reference parser is:
+a value of the wrong JSON type, a key given twice, a trailing comma, an invalid
+escape or a line that is not an object fails the segment. So the rows of a
+segment that parses are well-typed, and only their values are left to check
+(vectorised, below). Where it is laxer than the reference parser it is caught
+here: ``NaN`` and ``Infinity`` (finite checks), ``-0`` read as a float (sign
+check), lines that hold two objects or none (row count), deep nesting (such
+lines are never given to it: it recurses and could exhaust the stack).
+
+Rows this tier does not accept go on to the DuckDB tier (``_fast``), then to
+the reference path: a failed segment is retried once around the failing row
+when the error names it, and otherwise handed on whole. Unknown fields are
+inferred as extra columns; rows that carry one come back flagged for the
+caller to fill ``extra`` from the text. Message elements with keys other than
+``role`` and ``content`` are handed on (only the reference knows ``parts``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from distillguard.events._fields import (
+    ASN_MAX,
+    INT32_MAX,
+    MAX_EPOCH_MS,
+    PARAM_FIELDS,
+    SIMPLE_FIELDS,
+    SYSTEM_ROLES,
+    Kind,
+)
+from distillguard.events.schema import TS
+
+#: Lines per call of the reader (its cost per call is about a millisecond).
+SEGMENT_ROWS = 8192
+#: Lines at least this long have their brackets counted (see ``_DEEP_OPENERS``).
+_LONG_LINE = 2000
+#: Lines with this many opening brackets are not given to the reader.
+_DEEP_OPENERS = 1000
+
+_ARROW_TYPE = {
+    Kind.STR: pa.string(),
+    Kind.COUNT: pa.int64(),
+    Kind.INT: pa.int64(),
+    Kind.FLOAT: pa.float64(),
+    Kind.BOOL: pa.bool_(),
+}
+_MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+_PARAMS = pa.struct([(f, _ARROW_TYPE[k]) for f, k in PARAM_FIELDS.items()])
+_SPECIAL = {
+    "account_id": pa.string(),
+    "ip": pa.string(),
+    "country": pa.string(),
+    "asn": pa.int64(),
+    "status": pa.int64(),
+    "prompt": pa.string(),
+    "messages": pa.list_(_MESSAGE),
+    "params": _PARAMS,
+    "user_turns": pa.int64(),
+}
+_TS_TYPES = {"str": pa.string(), "int": pa.int64()}
+_ISO_TS = (
+    r"^[12][0-9]{3}-[01][0-9]-[0-3][0-9][T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_ROW_IN_ERROR = re.compile(r" in row (\d+)")
+_TS_IN_ERROR = "Column(/ts) changed"
+_TS_IS_TEXT = r'"ts"[ \t\r\n]*:[ \t\r\n]*"'
+
+
+def _schema(ts_kind: str) -> pa.Schema:
+    fields = [pa.field("ts", _TS_TYPES[ts_kind])]
+    fields += [pa.field(f, _ARROW_TYPE[k]) for f, k in SIMPLE_FIELDS.items()]
+    fields += [pa.field(f, _ARROW_TYPE[k]) for f, k in PARAM_FIELDS.items()]
+    fields += [pa.field(f, t) for f, t in _SPECIAL.items()]
+    return pa.schema(fields)
+
+
+_SCHEMAS = {kind: _schema(kind) for kind in _TS_TYPES}
+_KNOWN = frozenset(_SCHEMAS["str"].names)
+
+#: Columns of an accepted segment, in order (``EVENT_SCHEMA`` less ``extra``,
+#: then ``_unknown`` and ``_row``).
+OUT_SCHEMA = pa.schema(
+    [
+        pa.field("ts", TS),
+        pa.field("account_id", pa.string()),
+        pa.field("request_id", pa.string()),
+        pa.field("api_key_id", pa.string()),
+        pa.field("ip", pa.string()),
+        pa.field("user_agent", pa.string()),
+        pa.field("tls_fingerprint", pa.string()),
+        pa.field("country", pa.string()),
+        pa.field("asn", pa.int64()),
+        pa.field("asn_org", pa.string()),
+        pa.field("hosting", pa.bool_()),
+        pa.field("model", pa.string()),
+        pa.field("endpoint", pa.string()),
+        pa.field("prompt", pa.string()),
+        pa.field("user_turns", pa.int32()),
+        pa.field("system_prompt", pa.string()),
+        *(pa.field(f, _ARROW_TYPE[k]) for f, k in PARAM_FIELDS.items()),
+        pa.field("input_tokens", pa.int64()),
+        pa.field("output_tokens", pa.int64()),
+        pa.field("reasoning_tokens", pa.int64()),
+        pa.field("status", pa.int32()),
+        pa.field("latency_ms", pa.float64()),
+        pa.field("response", pa.string()),
+        pa.field("_unknown", pa.bool_()),
+        pa.field("_row", pa.int64()),
+    ]
+)
+
+
+@dataclass
+class Segment:
+    """Rows of a block (``rows``, indices into it), and whether their timestamps
+    are text (``"str"``), numbers (``"int"``) or either (``"mixed"``)."""
+
+    rows: np.ndarray
+    ts_kind: str
+
+
+def segments(texts: pa.StringArray, rows: np.ndarray) -> list[Segment]:
+    """The given rows of ``texts`` in segments of at most ``SEGMENT_ROWS`` lines,
+    leaving out rows the reader must not see (see ``eligible``)."""
+    rows = rows[eligible(texts, rows)]
+    kind = _ts_kind(texts, rows[:64])
+    return [Segment(rows[lo : lo + SEGMENT_ROWS], kind) for lo in range(0, len(rows), SEGMENT_ROWS)]
+
+
+def eligible(texts: pa.StringArray, rows: np.ndarray) -> np.ndarray:
+    """Mask over ``rows``: the text starts with ``{`` and is not deeply nested."""
+    offsets, data = _raw(texts)
+    starts, ends = offsets[rows], offsets[rows + 1]
+    ok: np.ndarray = ends > starts
+    ok[ok] = data[starts[ok]] == ord("{")
+    for i in np.flatnonzero(ok & (ends - starts >= _LONG_LINE)).tolist():
+        line = data[starts[i] : ends[i]]
+        if np.count_nonzero((line == ord("[")) | (line == ord("{"))) >= _DEEP_OPENERS:
+            ok[i] = False
+    return ok
+
+
+def _raw(texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (int64, into the data) and data bytes of a string array."""
+    buffers = texts.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    data_buf = buffers[2]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return offsets.astype(np.int64), data
+
+
+def _ts_kind(texts: pa.StringArray, sample: np.ndarray) -> str:
+    """How a sample of lines gives ``ts``: all as text, all as numbers, or mixed."""
+    if not len(sample):
+        return "str"
+    text = _np_bool(pc.match_substring_regex(texts.take(pa.array(sample)), _TS_IS_TEXT))
+    return "str" if text.all() else "int" if not text.any() else "mixed"
+
+
+def _joined(texts: pa.StringArray) -> pa.Buffer:
+    """The strings as one buffer, one per line (no copy when each ends in a newline)."""
+    offsets, data = _raw(texts)
+    if not len(texts):
+        return pa.py_buffer(b"")
+    if (data[offsets[1:] - 1] == 10).all():
+        buf = texts.buffers()[2]
+        assert buf is not None
+        return buf.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    return pa.py_buffer(b"\n".join(v.as_buffer() for v in texts) + b"\n")
+
+
+def _read(data: pa.Buffer, ts_kind: str) -> pa.Table:
+    size = data.size
+    return pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(size + 1, 1 << 16)),
+        parse_options=pj.ParseOptions(
+            explicit_schema=_SCHEMAS[ts_kind], unexpected_field_behavior="infer"
+        ),
+    )
+
+
+def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
+    """Accepted rows of one segment (tables in ``OUT_SCHEMA``); the other rows
+    are handed on."""
+    done: list[pa.Table] = []
+    if seg.ts_kind == "mixed":
+        _split_by_ts(texts, seg.rows, done, retries=2)
+    else:
+        _parse(texts, seg.rows, seg.ts_kind, done, retries=2)
+    return done
+
+
+def _parse(
+    texts: pa.StringArray, rows: np.ndarray, ts_kind: str, done: list[pa.Table], retries: int
+) -> None:
+    if not len(rows):
+        return
+    part = texts.take(pa.array(rows))
+    try:
+        table = _read(_joined(part), ts_kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        _retry(texts, rows, ts_kind, str(exc), done, retries)
+        return
+    if table.num_rows == len(rows):  # else a line held two objects, or none
+        done.append(accept(table, rows))
+
+
+def _split_by_ts(
+    texts: pa.StringArray, rows: np.ndarray, done: list[pa.Table], retries: int
+) -> None:
+    """Timestamps as text and as numbers: one part each."""
+    text = _np_bool(pc.match_substring_regex(texts.take(pa.array(rows)), _TS_IS_TEXT))
+    _parse(texts, rows[text], "str", done, retries)
+    _parse(texts, rows[~text], "int", done, retries)
+
+
+def _retry(
+    texts: pa.StringArray,
+    rows: np.ndarray,
+    ts_kind: str,
+    error: str,
+    done: list[pa.Table],
+    retries: int,
+) -> None:
+    """After a failed read: around the failing row, when the error names it."""
+    if retries <= 0:
+        return
+    if _TS_IN_ERROR in error:
+        _split_by_ts(texts, rows, done, retries - 1)
+        return
+    match = _ROW_IN_ERROR.search(error)
+    if match is None:
+        return
+    bad = int(match.group(1))
+    _parse(texts, rows[:bad], ts_kind, done, retries - 1)
+    _parse(texts, rows[bad + 1 :], ts_kind, done, retries - 1)
+
+
+# -- checking and converting a parsed segment -----------------------------------------
+
+
+def _np_bool(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _flat(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def _any_valid(array: pa.Array) -> np.ndarray:
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _between(values: pa.Array, lo: int, hi: int) -> np.ndarray:
+    """Null, or an integer in [lo, hi]."""
+    inside = pc.and_(pc.greater_equal(values, lo), pc.less_equal(values, hi))
+    return np.asarray(pc.fill_null(inside, True).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _finite(values: pa.Array) -> np.ndarray:
+    """Null, or finite and not -0.0 (which the reference reads as the integer 0)."""
+    x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    good = np.isfinite(x) & ~((x == 0) & np.signbit(x))
+    return np.where(_any_valid(values), good, True)
+
+
+def _timestamps(ts: pa.Array, ok: np.ndarray) -> pa.Array:
+    """``ts`` as instants; clears ``ok`` where it is not one the tier is sure of."""
+    n = len(ts)
+    micros = np.zeros(n, dtype=np.int64)
+    if pa.types.is_integer(ts.type):
+        ms = np.asarray(pc.fill_null(ts, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        good = (ms >= 0) & (ms <= MAX_EPOCH_MS)
+        micros[good] = ms[good] * 1000
+        ok &= good
+        return pa.array(micros, TS)
+    digits = _np_bool(pc.match_substring_regex(ts, r"^[0-9]{1,15}$"))
+    iso = _np_bool(pc.match_substring_regex(ts, _ISO_TS))
+    if digits.any():
+        ms = np.asarray(ts.filter(pa.array(digits)).cast(pa.int64()).to_numpy(), dtype=np.int64)
+        good = ms <= MAX_EPOCH_MS
+        idx = np.flatnonzero(digits)
+        micros[idx[good]] = ms[good] * 1000
+        digits[idx[~good]] = False
+    if iso.any():
+        try:
+            parsed = ts.filter(pa.array(iso)).cast(TS)
+            micros[iso] = np.asarray(parsed.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            iso[:] = False  # a date the regex lets through but the calendar does not
+    ok &= digits | iso
+    return pa.array(micros, TS)
+
+
+def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Per row: the number of user messages, the last user's content and the
+    first system content (null where there is none). Clears ``ok`` where a
+    message has other keys, or a used message has no text content."""
+    n = table.num_rows
+    msgs = _flat(table, "messages")
+    nulls = pa.nulls(n, pa.string())
+    if msgs.null_count == n or not len(msgs.values):
+        return np.zeros(n, dtype=np.int64), nulls, nulls
+    parents = np.asarray(pc.list_parent_indices(msgs).to_numpy(), dtype=np.int64)
+    elements = msgs.flatten()
+    children = dict(zip([f.name for f in elements.type], elements.flatten(), strict=True))
+    for name, child in children.items():
+        if name not in ("role", "content"):
+            ok[np.unique(parents[_any_valid(child)])] = False
+    role = children["role"]
+    content = children["content"]
+    is_user = _np_bool(pc.equal(role, "user"))
+    is_sys = _np_bool(pc.is_in(role, value_set=pa.array(SYSTEM_ROLES)))
+    n_users = np.bincount(parents[is_user], minlength=n)
+
+    def pick(mask: np.ndarray, last: bool) -> pa.Array:
+        idx = np.flatnonzero(mask)
+        owner = parents[idx]
+        edge = np.ones(len(idx), dtype=bool)
+        if last:
+            edge[:-1] = owner[1:] != owner[:-1]
+        else:
+            edge[1:] = owner[1:] != owner[:-1]
+        index = np.full(n, -1, dtype=np.int64)
+        index[owner[edge]] = idx[edge]
+        picked = content.take(pa.array(index, mask=index < 0))
+        # a used message whose content is absent or not text: the reference decides
+        missing = (index >= 0) & ~_any_valid(picked)
+        ok[missing] = False
+        return picked
+
+    return n_users, pick(is_user, last=True), pick(is_sys, last=False)
+
+
+def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """The rows of a parsed segment this tier accepts (``OUT_SCHEMA``)."""
+    n = table.num_rows
+    ok = np.ones(n, dtype=bool)
+    col = {name: _flat(table, name) for name in table.column_names}
+    unknown = np.zeros(n, dtype=bool)
+    for name, values in col.items():
+        if name not in _KNOWN:
+            valid = _any_valid(values)
+            if name == "extra":
+                ok &= ~valid
+            unknown |= valid
+
+    ts = _timestamps(col["ts"], ok)
+    account = col["account_id"]
+    ok &= _any_valid(account)
+    ok &= ~_np_bool(pc.match_substring_regex(account, r"^[\t\n\f\r ]*$"))
+
+    n_users, user_text, sys_text = _messages(table, ok)
+    prompt = col["prompt"]
+    has_prompt = _any_valid(prompt)
+    ok &= has_prompt | (n_users > 0)
+    prompt = pc.if_else(pa.array(has_prompt), prompt, user_text)
+    turns = col["user_turns"]
+    ok &= (n_users > 0) | _between(turns, 1, INT32_MAX)
+    user_turns = pa.array(
+        np.where(
+            n_users > 0,
+            n_users,
+            np.asarray(pc.fill_null(turns, 1).to_numpy(zero_copy_only=False), dtype=np.int64),
+        ).astype(np.int32)
+    )
+    given_system = col["system_prompt"]
+    system_prompt = pc.if_else(pa.array(_any_valid(given_system)), given_system, sys_text)
+
+    ip = pc.if_else(pc.equal(col["ip"], ""), pa.scalar(None, pa.string()), col["ip"])
+    country = col["country"]
+    country = pc.if_else(pc.equal(country, ""), pa.scalar(None, pa.string()), country)
+    ok &= _np_bool(pc.fill_null(pc.match_substring_regex(country, r"^[A-Za-z]{2}$"), True))
+    country = pc.utf8_upper(country)
+    ok &= _between(col["asn"], 0, ASN_MAX)
+    ok &= _between(col["status"], 0, INT32_MAX)
+
+    out: dict[str, pa.Array] = {}
+    for name, kind in SIMPLE_FIELDS.items():
+        values = col[name]
+        if kind is Kind.COUNT:
+            ok &= _between(values, 0, 2**63 - 1)
+        elif kind is Kind.FLOAT:
+            ok &= _finite(values)
+        out[name] = values
+    params = col["params"]
+    param_values = dict(zip([f.name for f in params.type], params.flatten(), strict=True))
+    for name, values in param_values.items():
+        if name not in PARAM_FIELDS:
+            unknown |= _any_valid(values)
+    for name, kind in PARAM_FIELDS.items():
+        values = pc.coalesce(param_values[name], col[name])
+        if kind is Kind.FLOAT:
+            ok &= _finite(values)
+        out[name] = values
+
+    columns = {
+        "ts": ts,
+        "account_id": account,
+        "ip": ip,
+        "country": country,
+        "asn": col["asn"],
+        "prompt": prompt,
+        "user_turns": user_turns,
+        "system_prompt": system_prompt,
+        **{k: v for k, v in out.items() if k != "system_prompt"},
+        "status": col["status"],  # int32 once filtered
+        "_unknown": pa.array(unknown),
+        "_row": pa.array(rows, pa.int64()),
+    }
+    keep = pa.array(ok)
+    result = pa.table({f.name: columns[f.name] for f in OUT_SCHEMA}).filter(keep)
+    return result.cast(OUT_SCHEMA)
