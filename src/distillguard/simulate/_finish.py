@@ -23,7 +23,6 @@ from distillguard.simulate._frame import (
     Block,
 )
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._timing import US
 
 #: Median visible answer and reasoning length (tokens, medium effort) per task.
 ANSWER = np.zeros(13)
@@ -60,8 +59,7 @@ def finish(
     sim: Sim, rng: np.random.Generator, b: Block, nbytes: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Token counts and latency of every event of ``b`` (``nbytes``: UTF-8 size
-    of every text of the pool); sets the rare ``service_tier`` extra field and
-    keeps times inside the window."""
+    of every text of the pool); sets the rare ``service_tier`` extra field."""
     n = len(b)
     conv_size, conv_turns = conv_bytes(sim, nbytes)
     has_conv = b.conv >= 0
@@ -106,7 +104,7 @@ def finish(
     b.service_tier = np.where(
         rng.random(n) < sim.cfg.extra_field_rate, rng.choice(3, size=n, p=[0.7, 0.2, 0.1]), -1
     ).astype(np.int8)
-    b.ts = np.clip(b.ts, sim.clock.start, sim.clock.end - US // 1000)
+
     return {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,

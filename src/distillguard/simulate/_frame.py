@@ -208,9 +208,17 @@ class Block:
 ARRAY_FIELDS = tuple(f.name for f in fields(Block))
 
 
-def merge_sorted(blocks: list[Block]) -> Block:
-    """All events of ``blocks`` in one block, in time order. The blocks are
-    emptied field by field on the way, so memory holds one copy at a time."""
+def merge_sorted(blocks: list[Block], start: int, end: int, rng: np.random.Generator) -> Block:
+    """All events of ``blocks`` in one block, in time order within ``[start,
+    end)``: the odd machine run that overshoots the window is folded back into
+    its edge hour. The blocks are emptied field by field on the way, so memory
+    holds one copy at a time."""
+    ts = np.concatenate([b.ts for b in blocks])
+    spill = (rng.random(len(ts)) * 3_600_000_000).astype(np.int64)
+    ts = np.where(ts >= end, end - 1 - spill, np.where(ts < start, start + spill, ts))
+    for b in blocks:
+        b.ts = ts[: len(b)]
+        ts = ts[len(b) :]
     order = np.argsort(np.concatenate([b.ts for b in blocks]), kind="stable")
     merged: dict[str, np.ndarray] = {}
     for name in ARRAY_FIELDS:

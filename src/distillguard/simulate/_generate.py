@@ -106,7 +106,7 @@ def generate(cfg: SimConfig) -> SimResult:
     sim = Sim.create(cfg, load_corpus(cfg.corpora))
     _populate(sim)
     rng = _rng(cfg, "finish")
-    block = merge_sorted(sim.blocks)
+    block = merge_sorted(sim.blocks, sim.clock.start, sim.clock.end, rng)
     sim.blocks.clear()
     # Some gateways log single-turn chat requests as a one-message list.
     chat = np.isin(block.endpoint, (world.EP_CHAT, world.EP_MESSAGES))

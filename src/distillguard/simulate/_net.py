@@ -44,6 +44,7 @@ class IpPool:
         self.hosting: list[bool] = []
         self.country: list[str] = []
         self._reserve: dict[tuple[str, str], list[str]] = {}
+        self._nat: dict[str, np.ndarray] = {}
 
     def _draw(self, kind: Kind, country: str, n: int) -> list[str]:
         reserve = self._reserve.setdefault((kind, country), [])
@@ -68,4 +69,24 @@ class IpPool:
         for country in np.unique(countries):
             where = np.flatnonzero(countries == country)
             out[where] = self.add(kind, str(country), len(where))
+        return out
+
+    def carrier_nat(self, country: str, size: int = 32) -> np.ndarray:
+        """A mobile carrier's NAT addresses in ``country``: few addresses, each
+        shared by many unrelated subscribers (and by mobile proxy networks)."""
+        if country not in self._nat:
+            self._nat[country] = self.add(RESIDENTIAL, country, size)
+        return self._nat[country]
+
+    def via_carrier_nat(
+        self, rng: np.random.Generator, countries: np.ndarray, ips: np.ndarray, share: float
+    ) -> np.ndarray:
+        """``ips`` with ``share`` of them replaced by NAT addresses of the
+        carrier of each request's country (``countries``, one per request)."""
+        out = ips.copy()
+        mobile = rng.random(len(ips)) < share
+        for country in np.unique(countries[mobile]):
+            where = np.flatnonzero(mobile & (countries == country))
+            pool = self.carrier_nat(str(country))
+            out[where] = pool[rng.integers(0, len(pool), len(where))]
         return out

@@ -225,6 +225,9 @@ def proxy_swarm(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> No
             dc[rng.integers(0, len(dc), m)],
             pool[rng.integers(0, len(pool), m)],
         )
+        # Mobile proxies exit through carrier NAT, shared with ordinary subscribers.
+        exits = world.pick(rng, cr.PROXY_COUNTRIES, m)
+        ip = sim.ips.via_carrier_nat(rng, exits, ip, 0.1)
         clients = pick_clients(
             rng, {"sdk_python": 45, "browser": 30, "sdk_node": 15, "headless": 5, "go": 5}, n
         )

@@ -93,9 +93,8 @@ def _one_class(sim: Sim, rng: Rng, pop: int, size: int, events: int) -> None:
         days[day] + period_h[day] * tm.HOUR + (rng.random(events) * 45 * 60e6).astype(np.int64),
         days[day] + int(18 * tm.HOUR) + (rng.random(events) * 4 * tm.HOUR).astype(np.int64),
     )
-    ts = np.clip(
-        np.maximum(ts, acc.created_at[owner] + 60_000_000), sim.clock.start, sim.clock.end - 1
-    )
+    settle = acc.created_at[owner] + (rng.uniform(1, 60, events) * 60e6).astype(np.int64)
+    ts = np.maximum(ts, settle)
     b = Block.empty(events)
     b.ts, b.acct, b.pop[:] = ts, acc.index[owner], pop
     hard = rng.random() < 0.35
@@ -194,7 +193,7 @@ def viral_prompt(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
     home = kit.AccountIps.draw(
         rng, sim, RESIDENTIAL, countries, kit.ichoice(rng, n, {1: 3, 2: 2, 3: 1})
     )
-    b.ip = home.sticky(rng, owner, 0.8)
+    b.ip = sim.ips.via_carrier_nat(rng, countries[owner], home.sticky(rng, owner, 0.8), 0.15)
     b.model = kit.models(rng, sim, ts, CONSUMER_MODELS, 0.35, 12.0)
     b.endpoint = kit.endpoints(rng, b.client, 0.1)
     kit.apply_params(rng, b, owner, n, CONSUMER_PARAMS)

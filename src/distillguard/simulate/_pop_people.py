@@ -113,7 +113,7 @@ def _home_ips(
         slot = np.cumsum(on_vpn) - 1
         use = on_vpn[owner] & (rng.random(len(owner)) < 0.7)
         ips[use] = v.sticky(rng, slot[owner[use]], 0.8)
-    return ips
+    return sim.ips.via_carrier_nat(rng, countries[owner], ips, 0.15)
 
 
 def _debug_repeats(rng: Rng, sess: np.ndarray, ts: np.ndarray, share: float) -> np.ndarray:

@@ -173,15 +173,11 @@ def model_pivot(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> No
         owner = kit.owners(kit.counts(rng, int(share), n, 0.5))
         m = len(owner)
         # A third of the volume before the release, the rest surging right after it.
-        after = rng.random(m) < 0.65
         lo = np.maximum(crew.acc.created_at[owner], sim.clock.start)
-        surge = sim.release + (rng.gamma(1.5, 10.0, m) * tm.HOUR).astype(np.int64)
-        ts = np.where(
-            after,
-            np.minimum(surge, sim.clock.end - 1),
-            sim.clock.rhythm(rng, crew.tz[owner], tm.FLAT_HOURS, tm.FLAT_WEEK, lo, sim.release),
-        )
-        ts = np.maximum(ts, lo)
+        after = (rng.random(m) < 0.65) | (lo >= sim.release - tm.HOUR)
+        surge = np.maximum(lo, sim.release) + (rng.gamma(1.5, 10.0, m) * tm.HOUR).astype(np.int64)
+        before = sim.clock.rhythm(rng, crew.tz[owner], tm.FLAT_HOURS, tm.FLAT_WEEK, lo, sim.release)
+        ts = np.where(after, surge, before)
         q = cr.sweep(
             sim,
             rng,

@@ -146,7 +146,7 @@ class Clock:
         lo_a = np.broadcast_to(np.asarray(self.start if lo is None else lo, np.int64), (n,))
         hi_a = np.broadcast_to(np.asarray(self.end if hi is None else hi, np.int64), (n,))
         lo_a = np.clip(lo_a, self.start, self.end - 1)
-        hi_a = np.clip(np.maximum(hi_a, lo_a + 1), self.start + 1, self.end)
+        hi_a = np.clip(np.maximum(hi_a, lo_a + HOUR), self.start + 1, self.end)
         out = np.empty(n, np.int64)
         tz_key = np.round(np.asarray(tz, np.float64) * 2) / 2
         for value in np.unique(tz_key):
