@@ -97,16 +97,16 @@ def harvest_params(rng: Rng) -> kit.Params:
         0.8: 1,
         1.0: 2,
         1.2: 0.5,
-        None: 1,
+        None: 2.5,
     }
     if rng.random() < 0.3:
         fixed = float(rng.choice([0.6, 0.7, 1.0]))
         temps = {fixed: 1.0}
     return kit.Params(
         temperature={k: v * rng.lognormal(0, 0.5) for k, v in temps.items()},
-        max_tokens={4096: 1, 8192: 2, 16384: 3, 32768: 2, None: 0.5},
+        max_tokens={4096: 1.5, 8192: 2, 16384: 2.5, 32768: 1.5, None: 1.5},
         n={None: 6, 1: 1, 2: 0.5, 4: 0.5, 8: 0.2},
-        effort={"high": 5, "medium": 1, None: 1},
+        effort={"high": 4, "medium": 1.5, None: 1.5, "low": 0.3},
         stream=(0.3, 0.2),
         logprobs=(float(rng.choice([0.0, 0.05, 0.2])), 0.6),
         seed=0.1,

@@ -18,6 +18,9 @@ from distillguard.simulate._timing import DAY, HOUR
 
 Options = Mapping[Any, float]
 
+#: What people and apps ask of reasoning models: room to think.
+REASONING_BUDGETS: Options = {None: 3, 4096: 1, 8192: 2, 16384: 2.5, 32768: 1.5}
+
 
 def counts(rng: np.random.Generator, total: int, n: int, sigma: float) -> np.ndarray:
     """Events per account: at least one each, the rest spread by lognormal
@@ -229,6 +232,9 @@ class Params:
     stream: tuple[float, float] = (0.3, 0.3)  # (share true, share absent)
     logprobs: tuple[float, float] = (0.0, 0.95)
     seed: float = 0.0  # share of requests with a seed
+    #: Output budgets asked of reasoning models (they need room to think);
+    #: ``None``: the same as ``max_tokens``.
+    reasoning_max_tokens: Options | None = None
     per_account: bool = True
     vary: float = 0.1
 
@@ -255,6 +261,10 @@ def apply_params(
     b.temperature = _per(rng, owner, n_acct, p, lambda k: fchoice(rng, k, p.temperature))
     b.top_p = _per(rng, owner, n_acct, p, lambda k: fchoice(rng, k, p.top_p))
     b.max_tokens = _per(rng, owner, n_acct, p, lambda k: ichoice(rng, k, p.max_tokens))
+    if p.reasoning_max_tokens is not None:
+        opts = p.reasoning_max_tokens
+        budget = _per(rng, owner, n_acct, p, lambda k: ichoice(rng, k, opts))
+        b.max_tokens = np.where(world.REASONING[b.model], budget, b.max_tokens)
     b.n = _per(rng, owner, n_acct, p, lambda k: ichoice(rng, k, p.n))
     b.stream = _per(rng, owner, n_acct, p, lambda k: bools(rng, k, p.stream[0], p.stream[1]))
     b.logprobs = _per(rng, owner, n_acct, p, lambda k: bools(rng, k, p.logprobs[0], p.logprobs[1]))
