@@ -28,7 +28,7 @@ from distillguard.simulate._sim import Sim
 ANSWER = np.zeros(13)
 REASON = np.zeros(13)
 for _task, _answer, _reason in (
-    (CHAT, 320, 350),
+    (CHAT, 400, 400),
     (MATH, 260, 700),
     (MATH_HARD, 650, 2600),
     (CODE, 420, 1500),
@@ -73,9 +73,11 @@ def finish(
     reasoning_model = world.REASONING[b.model]
     copies = np.maximum(b.n, 1)
     median = np.where(b.task == TRANSLATE, input_tokens * 1.1, ANSWER[b.task])
-    median = median * np.where(b.elicit, np.where(reasoning_model, 1.4, 2.2), 1.0)
+    # Accounts differ in how much they ask for (essays, whole programs, terse answers).
+    verbosity = rng.lognormal(0.0, 0.5, int(b.acct.max()) + 1 if n else 0)[b.acct]
+    median = median * np.where(b.elicit, np.where(reasoning_model, 1.4, 2.2), 1.0) * verbosity
     output = np.maximum(1, rng.lognormal(np.log(np.maximum(median, 1)), 0.6)) * copies
-    think = REASON[b.task] * EFFORT[b.effort] * np.where(b.elicit, 1.3, 1.0) * copies
+    think = REASON[b.task] * EFFORT[b.effort] * np.where(b.elicit, 1.3, 1.0) * copies * verbosity
     reasoning = np.where(reasoning_model, rng.lognormal(np.log(np.maximum(think, 1)), 0.8), 0.0)
     limit = np.where(b.max_tokens > 0, b.max_tokens * copies, 2**40)
     over = output + reasoning > limit

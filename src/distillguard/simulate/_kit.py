@@ -151,16 +151,32 @@ def models(
     before: Mapping[str, float],
     adopt: float,
     tau_h: float,
+    owner: np.ndarray | None = None,
+    loyalty: float = 0.8,
 ) -> np.ndarray:
-    """A model per request: from ``before``, and after the release the new model
-    with probability rising to ``adopt`` over ``tau_h`` hours."""
+    """A model per request from ``before``; after the release the new model
+    takes over ``adopt`` of the traffic within about ``tau_h`` hours.
+
+    With ``owner`` (each request's account, local index) every account has a
+    favourite model it uses for ``loyalty`` of its requests, and ``adopt`` of
+    the accounts move to the new model, each at its own moment."""
     names = list(before)
     w = np.asarray(list(before.values()), np.float64)
+    p = w / w.sum()
     base = np.asarray([world.MODEL_NAMES.index(m) for m in names], np.int8)
-    out = base[rng.choice(len(names), size=len(ts), p=w / w.sum())]
-    age_h = (ts - sim.release) / HOUR
-    p_new = np.where(age_h >= 0, adopt * (1 - np.exp(-np.maximum(age_h, 0) / tau_h)), 0.0)
-    out[rng.random(len(ts)) < p_new] = world.NEW_MODEL
+    n = len(ts)
+    out: np.ndarray = base[rng.choice(len(names), size=n, p=p)]
+    if owner is None:
+        age_h = (ts - sim.release) / HOUR
+        p_new = np.where(age_h >= 0, adopt * (1 - np.exp(-np.maximum(age_h, 0) / tau_h)), 0.0)
+        out[rng.random(n) < p_new] = world.NEW_MODEL
+        return out
+    n_acct = int(owner.max()) + 1 if n else 0
+    favourite = base[rng.choice(len(names), size=n_acct, p=p)]
+    out = np.where(rng.random(n) < loyalty, favourite[owner], out)
+    switch = sim.release + (rng.exponential(tau_h, n_acct) * HOUR).astype(np.int64)
+    moved = (rng.random(n_acct) < adopt)[owner] & (ts >= switch[owner]) & (rng.random(n) < 0.9)
+    out[moved] = world.NEW_MODEL
     return out
 
 

@@ -49,7 +49,7 @@ def emit(
         share = float(rng.uniform(0.0, 0.08))
         b.text, b.conv = histories(sim, rng, text, share, follow_up_pool(sim, harvest=True))
     _disguise(sim, rng, b)
-    b.model = kit.models(rng, sim, ts, cr.HARVEST_MODELS, adopt, tau_h)
+    b.model = kit.models(rng, sim, ts, cr.HARVEST_MODELS, adopt, tau_h, owner)
     b.endpoint = kit.endpoints(rng, client, 0.25)
     kit.apply_params(rng, b, owner, crew.n, params)
     b.status = kit.statuses(rng, len(owner), throttle)

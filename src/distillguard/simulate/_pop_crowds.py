@@ -125,7 +125,7 @@ def _one_class(sim: Sim, rng: Rng, pop: int, size: int, events: int) -> None:
     nat = sim.ips.add(RESIDENTIAL, country, 1)[0]
     home = kit.AccountIps.draw(rng, sim, RESIDENTIAL, countries, np.ones(size, np.int64))
     b.ip = np.where(in_class, nat, home.sticky(rng, owner, 1.0)).astype(np.int32)
-    b.model = kit.models(rng, sim, ts, {"lumen-1-mini": 3, "lumen-1": 2}, 0.2, 24.0)
+    b.model = kit.models(rng, sim, ts, {"lumen-1-mini": 3, "lumen-1": 2}, 0.2, 24.0, owner)
     b.endpoint[:] = world.EP_CHAT
     kit.apply_params(rng, b, owner, size, CONSUMER_PARAMS)
     b.status = kit.statuses(rng, events, 0.004)
@@ -194,7 +194,7 @@ def viral_prompt(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
         rng, sim, RESIDENTIAL, countries, kit.ichoice(rng, n, {1: 3, 2: 2, 3: 1})
     )
     b.ip = sim.ips.via_carrier_nat(rng, countries[owner], home.sticky(rng, owner, 0.8), 0.15)
-    b.model = kit.models(rng, sim, ts, CONSUMER_MODELS, 0.35, 12.0)
+    b.model = kit.models(rng, sim, ts, CONSUMER_MODELS, 0.35, 12.0, owner)
     b.endpoint = kit.endpoints(rng, b.client, 0.1)
     kit.apply_params(rng, b, owner, n, CONSUMER_PARAMS)
     b.status = kit.statuses(rng, m, 0.003)

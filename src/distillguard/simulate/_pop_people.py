@@ -47,7 +47,7 @@ _TASK = {
 CONSUMER_MODELS = {
     "lumen-1-mini": 3.0,
     "lumen-1": 4.0,
-    "lumen-1-reasoner": 1.5,
+    "lumen-1-reasoner": 2.5,
     "lumen-1-reasoner-mini": 1.0,
 }
 CONSUMER_PARAMS = kit.Params(
@@ -165,7 +165,7 @@ def chat_user(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
     b.text, b.conv = threads(sim, rng, sess, ts, rec, 0.45, follow_up_pool(sim))
     b.client = _clients(rng, owner, n, {"browser": 65, "app": 30, "sdk_python": 3, "curl": 2})
     b.ip = _home_ips(rng, sim, owner, countries, vpn=0.06)
-    b.model = kit.models(rng, sim, ts, CONSUMER_MODELS, 0.35, 12.0)
+    b.model = kit.models(rng, sim, ts, CONSUMER_MODELS, 0.35, 12.0, owner)
     b.endpoint = kit.endpoints(rng, b.client, 0.1)
     kit.apply_params(rng, b, owner, n, CONSUMER_PARAMS)
     persona = (rng.random(n) < 0.2)[owner]
@@ -238,7 +238,9 @@ def developer(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
     )
     use = cloud_acct[owner] & (rng.random(m) < 0.35)
     b.ip = np.where(use, cloud.sticky(rng, owner, 0.8), home)
-    b.model = kit.models(rng, sim, ts, CONSUMER_MODELS | {"lumen-1-mini": 4.0}, 0.45, 6.0)
+    b.model = kit.models(
+        rng, sim, ts, CONSUMER_MODELS | {"lumen-1-mini": 4.0}, 0.45, 6.0, owner, 0.6
+    )
     b.endpoint = kit.endpoints(rng, b.client, 0.3)
     kit.apply_params(
         rng,
@@ -337,7 +339,13 @@ def multilingual(sim: Sim, rng: Rng, budget: int, pop: int, student: bool) -> No
     b.client = _clients(rng, owner, n, {"browser": 60, "app": 38, "sdk_python": 2})
     b.ip = _home_ips(rng, sim, owner, countries, vpn=0.08)
     b.model = kit.models(
-        rng, sim, ts, CONSUMER_MODELS | {"lumen-1-reasoner": 2.5 if student else 1.5}, 0.3, 16.0
+        rng,
+        sim,
+        ts,
+        CONSUMER_MODELS | {"lumen-1-reasoner": 2.5 if student else 1.5},
+        0.3,
+        16.0,
+        owner,
     )
     b.endpoint = kit.endpoints(rng, b.client, 0.1)
     kit.apply_params(rng, b, owner, n, CONSUMER_PARAMS)

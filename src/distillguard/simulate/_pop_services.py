@@ -294,7 +294,13 @@ def research_partner(sim: Sim, rng: Rng, budget: int, pop: int) -> None:
         pick_clients(rng, {"browser": 1, "sdk_python": 1}, n)[owner],
     ).astype(np.int32)
     b.model = kit.models(
-        rng, sim, ts, {"lumen-1-reasoner": 4, "lumen-1": 2, "lumen-1-reasoner-mini": 2}, 0.6, 6.0
+        rng,
+        sim,
+        ts,
+        {"lumen-1-reasoner": 4, "lumen-1": 2, "lumen-1-reasoner-mini": 2},
+        0.6,
+        6.0,
+        owner,
     )
     b.endpoint = kit.endpoints(rng, b.client, 0.2)
     kit.apply_params(
