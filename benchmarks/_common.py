@@ -22,8 +22,11 @@ def corpora() -> Path | None:
 
 def dataset(n_events: int, *, days: float = 7.0, seed: int = 1, fmt: str = "jsonl") -> Path:
     """A simulated dataset of about ``n_events`` (generated once, then reused)."""
+    from distillguard import __version__
+
     corp = corpora()
-    tag = f"sim-{n_events}-{days:g}d-s{seed}-{'full' if corp else 'embedded'}-{fmt}"
+    source = "full" if corp else "embedded"
+    tag = f"sim-v{__version__}-{n_events}-{days:g}d-s{seed}-{source}-{fmt}"
     out = OUT / tag
     if (out / "manifest.json").exists():
         return out

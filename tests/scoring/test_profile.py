@@ -21,12 +21,17 @@ def test_default_profile_loads() -> None:
 
 def test_suspend_needs_campaign_and_two_families() -> None:
     prof = load_profile()
-    acc = AccountScore("a0", score=0.95, families={Family.CONTENT, Family.INFRASTRUCTURE})
+    acc = AccountScore(
+        "a0", score=0.95, families={Family.CONTENT, Family.INFRASTRUCTURE}, firm=True
+    )
     assert prof.decide(acc, _campaign(0.9)) is Action.SUSPEND
+    # Loosely attached to the campaign: campaign rules do not apply.
+    loose = AccountScore("a0", score=0.95, families={Family.CONTENT, Family.INFRASTRUCTURE})
+    assert prof.decide(loose, _campaign(0.9)) is Action.REVIEW
     # No campaign: never suspended, whatever the score.
     assert prof.decide(acc, None) is not Action.SUSPEND
     # One family only: no enforcement at all.
-    one = AccountScore("a0", score=0.95, families={Family.CONTENT})
+    one = AccountScore("a0", score=0.95, families={Family.CONTENT}, firm=True)
     assert prof.decide(one, _campaign(0.9)) is Action.REVIEW
 
 

@@ -37,6 +37,9 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
     elicit = column(feats, "elicit_share") * n
     reas, out = column(feats, "reasoning_tokens"), column(feats, "output_tokens")
     area = dict(zip(*ctx.sql(_HARVEST_AREA_SQL).to_pydict().values(), strict=True))
+    # Only a declared owning entity makes accounts one organisation; a shared
+    # payment instrument is evidence, not a declaration.
+    owner = feats.column("parent_entity").to_pylist()
     return {
         a: Usage(
             int(n[i]),

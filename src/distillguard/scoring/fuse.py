@@ -58,6 +58,7 @@ class Usage:
     harvest_area: float = 0.0  # requests in maths, code or reasoning
     reasoning_tokens: float = 0.0
     output_tokens: float = 0.0
+    owner: str | None = None  # declared owning entity, if any
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class AccountScore:
     families: set[Family] = field(default_factory=set)
     campaign_id: str | None = None
     campaign_score: float = 0.0
+    firm: bool = False  # tied to fellow members by two families of links
     findings: list[Finding] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -119,6 +121,7 @@ def score(
         for a in c.accounts:
             acc = accounts[a]
             attach = _attachment(acc, c)
+            acc.firm = attach >= 1.0
             inherited = c.score * attach
             acc.campaign_id = c.campaign_id
             acc.campaign_score = c.score
@@ -233,7 +236,7 @@ def _campaign(
             best[a] = max(best.get(a, 0.0), f.score)
         if f.score >= FIRM_LINK:
             for a in inside:
-                partners[a][f.family] |= inside - {a}
+                partners[a][f.family] |= inside - _same_owner(a, inside, usage)
         by_detector[f.detector].append(f)
     need = min(FIRM_PARTNERS, len(accs) - 1)
     member_families = {a: _firm_families(p, need) for a, p in partners.items()}
@@ -365,6 +368,16 @@ def _profile_signals(use: list[Usage], population: tuple[float, float, float]) -
         f"(typical account {e0:.0%}); {h:.0%} maths/code/reasoning ({h0:.0%}); reasoning "
         f"tokens {r:.0%} of output ({r0:.0%})"
     ]
+
+
+def _same_owner(a: str, group: set[str], usage: Mapping[str, Usage]) -> set[str]:
+    """``a`` and the accounts of ``group`` with the same owner as ``a``: an
+    organisation's own accounts are tied to each other by nature, so ties
+    among them say nothing about membership in an operation around them."""
+    owner = usage[a].owner
+    if owner is None:
+        return {a}
+    return {b for b in group if usage[b].owner == owner}
 
 
 def _firm_families(partners: dict[Family, set[str]], need: int) -> set[Family]:

@@ -79,7 +79,7 @@ def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
     )
     if not needs_campaign:
         return True
-    if campaign is None:
+    if campaign is None or not acc.firm:
         return False
     return (
         campaign.score >= (rule.min_campaign_score or 0.0)
