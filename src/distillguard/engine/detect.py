@@ -49,6 +49,7 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
             float(area.get(a, 0)),
             float(reas[i]),
             float(out[i]),
+            owner[i],
         )
         for i, a in enumerate(ids)
     }
