@@ -203,6 +203,9 @@ def demo(
         "demo-out"
     ),
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    events: Annotated[
+        int | None, typer.Option("--events", help="Requests to simulate (default: 150,000).")
+    ] = None,
     corpora: Annotated[
         Path | None, typer.Option("--corpora", help="Full prompt corpora folder.")
     ] = None,
@@ -216,7 +219,10 @@ def demo(
 
     with _errors():
         t0 = time.perf_counter()
-        cfg = SimConfig.demo().model_copy(update={"seed": seed, "corpora": corpora})
+        overrides: dict[str, object] = {"seed": seed, "corpora": corpora}
+        if events is not None:
+            overrides["n_events"] = events
+        cfg = SimConfig.demo(**overrides)
         with _progress("simulate") as update:
             update("generating traffic", 0)  # type: ignore[operator]
             sim = generate(cfg)
