@@ -247,3 +247,30 @@ def test_fast_tiers_take_clean_records() -> None:
     assert arrow is not None and sorted(arrow.column("_row").to_pylist()) == rows.tolist()
     duck = fast_rows(texts, pa.array(rows))
     assert duck is not None and duck.column("_row").to_pylist() == rows.tolist()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: record(model="2026-04-07", request_id=f"r{i}"),  # read as a date if inferred
+        lambda i: record(temperature=1 if i % 2 else 0.5, request_id=f"r{i}"),
+        lambda i: record(temperature=2**60 + i, request_id=f"r{i}"),
+        lambda i: record(params={"temperature": 1, "seed": i}, request_id=f"r{i}"),
+        lambda i: record(params=None, messages=None, model=None, request_id=f"r{i}"),
+        lambda i: record(messages=[], request_id=f"r{i}"),
+        lambda i: record(messages=[None], request_id=f"r{i}"),
+        lambda i: record(prompt=..., messages=[{"role": "user"}], request_id=f"r{i}"),
+        lambda i: record(messages=[{"content": "c"}], request_id=f"r{i}"),
+        lambda i: record(input_tokens=i * 1.5, request_id=f"r{i}"),
+        lambda i: record(input_tokens=2**63 + i, request_id=f"r{i}"),
+        lambda i: record(extra={"a": i}, request_id=f"r{i}"),
+        lambda i: record(region=["eu", i], request_id=f"r{i}"),
+        lambda i: record(region="2026-04-07T12:00:00Z", request_id=f"r{i}"),
+    ],
+)
+def test_whole_segments_of_one_shape(tmp_path: Path, make: Any) -> None:
+    """Types the reader infers for a whole segment (dates, integers in float
+    fields, all-null or empty columns) are checked before they are used."""
+    path = tmp_path / "shape.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(make(i)) for i in range(30)) + b"\n")
+    _same(path)

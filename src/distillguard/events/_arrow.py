@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from distillguard.events._fast import screen
 from distillguard.events._fields import (
     ASN_MAX,
     INT32_MAX,
@@ -72,6 +73,7 @@ _ISO_TS = (
     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _ROW_IN_ERROR = re.compile(r" in row (\d+)")
+_NUMBER_IN_ERROR = re.compile(r"^Failed to convert JSON to int64, couldn't parse:(\S+)$")
 _TS_IN_ERROR = "Column(/ts) changed"
 _TS_IS_TEXT = r'"ts"[ \t\r\n]*:[ \t\r\n]*"'
 
@@ -183,72 +185,228 @@ def _joined(texts: pa.StringArray) -> pa.Buffer:
     return pa.py_buffer(b"\n".join(v.as_buffer() for v in texts) + b"\n")
 
 
-def _read(data: pa.Buffer, ts_kind: str) -> pa.Table:
-    size = data.size
+def _read(data: pa.Buffer, ts_kind: str) -> pa.Table | np.ndarray:
+    """Parse a segment. First with every type but ``ts`` inferred (about a third
+    cheaper). If a known field comes out with a type other than its own: the
+    mask of the rows that are wrong for sure (a fraction in an integer field,
+    a number in a text field), for the caller to read the others again; or,
+    when no row can be blamed (text read as a date, ...), a second read
+    against the explicit schema, which fails on the first wrong row."""
+    table = _read_with(data, _TS_ONLY[ts_kind])
+    conformed = conform(table)
+    if isinstance(conformed, pa.Table):
+        return conformed
+    if conformed is not None and conformed.any():
+        return conformed
+    return _read_with(data, _SCHEMAS[ts_kind])
+
+
+def _read_with(data: pa.Buffer, schema: pa.Schema) -> pa.Table:
     return pj.read_json(
         pa.BufferReader(data),
-        read_options=pj.ReadOptions(use_threads=False, block_size=max(size + 1, 1 << 16)),
-        parse_options=pj.ParseOptions(
-            explicit_schema=_SCHEMAS[ts_kind], unexpected_field_behavior="infer"
-        ),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(data.size + 1, 1 << 16)),
+        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"),
     )
+
+
+_TS_ONLY = {kind: pa.schema([pa.field("ts", t)]) for kind, t in _TS_TYPES.items()}
+_ALLOWED = {
+    Kind.STR: (pa.string(),),
+    Kind.COUNT: (pa.int64(),),
+    Kind.INT: (pa.int64(),),
+    Kind.FLOAT: (pa.float64(), pa.int64()),
+    Kind.BOOL: (pa.bool_(),),
+}
+_SCALAR_KINDS = {
+    **SIMPLE_FIELDS,
+    **PARAM_FIELDS,
+    "account_id": Kind.STR,
+    "ip": Kind.STR,
+    "country": Kind.STR,
+    "prompt": Kind.STR,
+    "asn": Kind.INT,
+    "status": Kind.INT,
+    "user_turns": Kind.INT,
+}
+
+
+def _fits(kind: Kind, t: pa.DataType) -> bool:
+    return pa.types.is_null(t) or t in _ALLOWED[kind]
+
+
+def _as(values: pa.Array, t: pa.DataType) -> pa.Array:
+    """``values`` (null-typed, or integers for a float field) as type ``t``."""
+    return values if values.type == t else values.cast(t, safe=False)
+
+
+def conform(table: pa.Table) -> pa.Table | np.ndarray | None:
+    """The known columns of an inferred table with the explicit schema's types
+    (absent ones as nulls). If one has a type that does not fit: the mask of
+    rows surely wrong, or ``None`` when there is no telling."""
+    n = table.num_rows
+    columns: dict[str, pa.Array] = {}
+    for name in table.column_names:
+        values = _flat(table, name)
+        if name in _SCALAR_KINDS:
+            kind = _SCALAR_KINDS[name]
+            if not _fits(kind, values.type):
+                return _misfits(kind, values)
+            values = _as(values, _ARROW_TYPE[kind])
+        elif name == "messages":
+            values = _conform_messages(values)
+            if values is None:
+                return None
+        elif name == "params":
+            values = _conform_params(values)
+            if values is None:
+                return None
+        columns[name] = values
+    for name, kind in _SCALAR_KINDS.items():
+        if name not in columns:
+            columns[name] = pa.nulls(n, _ARROW_TYPE[kind])
+    columns.setdefault("messages", pa.nulls(n, pa.list_(_MESSAGE)))
+    columns.setdefault("params", pa.nulls(n, _PARAMS))
+    return pa.table(columns)
+
+
+def _misfits(kind: Kind, values: pa.Array) -> np.ndarray | None:
+    """Rows of a column inferred with a type ``kind`` does not allow that are
+    wrong for sure; ``None`` when there is no telling which."""
+    t = values.type
+    if kind in (Kind.INT, Kind.COUNT) and pa.types.is_floating(t):
+        x = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            odd = (x != np.floor(x)) | (np.abs(x) >= 2.0**63) | ~np.isfinite(x)
+        wrong: np.ndarray = odd & _any_valid(values)
+        return wrong
+    if pa.types.is_timestamp(t):
+        return None  # text read as a date: every row may be right
+    return _any_valid(values)  # every value has the wrong JSON type
+
+
+def _conform_messages(values: pa.Array) -> pa.Array | None:
+    t = values.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(values), pa.list_(_MESSAGE))
+    if not pa.types.is_list(t):
+        return None
+    item = t.value_type
+    if pa.types.is_null(item):  # only empty lists and nulls
+        return pa.ListArray.from_arrays(
+            values.offsets, pa.nulls(len(values.values), _MESSAGE), mask=values.is_null()
+        )
+    if not pa.types.is_struct(item):
+        return None
+    for name in ("role", "content"):
+        index = item.get_field_index(name)
+        if index >= 0 and not _fits(Kind.STR, item.field(index).type):
+            return None
+    return values
+
+
+def _conform_params(values: pa.Array) -> pa.Array | None:
+    t = values.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(values), _PARAMS)
+    if not pa.types.is_struct(t):
+        return None
+    for field in t:
+        kind = PARAM_FIELDS.get(field.name)
+        if kind is not None and not _fits(kind, field.type):
+            return None
+    return values
 
 
 def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
     """Accepted rows of one segment (tables in ``OUT_SCHEMA``); the other rows
-    are handed on."""
+    are handed on.
+
+    A failed read is retried without the rows the error points at: the row it
+    names, or the rows holding the number it could not convert, or the
+    segment is split by how it gives timestamps. After ``MAX_RETRIES`` the
+    rest of the segment is handed on (the DuckDB tier is then cheaper)."""
     done: list[pa.Table] = []
-    if seg.ts_kind == "mixed":
-        _split_by_ts(texts, seg.rows, done, retries=2)
-    else:
-        _parse(texts, seg.rows, seg.ts_kind, done, retries=2)
+    mixed = seg.ts_kind == "mixed"
+    pending = _split_by_ts(texts, seg.rows) if mixed else [(seg.rows, seg.ts_kind)]
+    retries = MAX_RETRIES
+    screened = False
+    while pending:
+        rows, ts_kind = pending.pop()
+        if not len(rows):
+            continue
+        part = texts.take(pa.array(rows)) if len(rows) != len(texts) else texts
+        data = _joined(part)
+        try:
+            table = _read(data, ts_kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            if retries <= 0:
+                continue
+            retries -= 1
+            if not screened and MAX_RETRIES - retries >= SCREEN_AFTER:
+                # many bad lines: sieve them out with one DuckDB pass
+                screened = True
+                pending.append((rows[screen(texts, rows, ts_kind)], ts_kind))
+            else:
+                pending.extend(_around_error(texts, rows, ts_kind, str(exc), part, data))
+            continue
+        if isinstance(table, np.ndarray):  # rows with a wrong type: read the others
+            if len(table) == len(rows):
+                pending.append((rows[~table], ts_kind))
+        elif table.num_rows == len(rows):  # else a line held two objects, or none
+            done.append(accept(table, rows))
     return done
 
 
-def _parse(
-    texts: pa.StringArray, rows: np.ndarray, ts_kind: str, done: list[pa.Table], retries: int
-) -> None:
-    if not len(rows):
-        return
-    part = texts.take(pa.array(rows))
-    try:
-        table = _read(_joined(part), ts_kind)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        _retry(texts, rows, ts_kind, str(exc), done, retries)
-        return
-    if table.num_rows == len(rows):  # else a line held two objects, or none
-        done.append(accept(table, rows))
+#: Failed reads retried per segment.
+MAX_RETRIES = 8
+#: After this many failed reads, the rest of a segment is sieved (``_fast.screen``).
+SCREEN_AFTER = 2
 
 
-def _split_by_ts(
-    texts: pa.StringArray, rows: np.ndarray, done: list[pa.Table], retries: int
-) -> None:
+def _split_by_ts(texts: pa.StringArray, rows: np.ndarray) -> list[tuple[np.ndarray, str]]:
     """Timestamps as text and as numbers: one part each."""
     text = _np_bool(pc.match_substring_regex(texts.take(pa.array(rows)), _TS_IS_TEXT))
-    _parse(texts, rows[text], "str", done, retries)
-    _parse(texts, rows[~text], "int", done, retries)
+    return [(rows[text], "str"), (rows[~text], "int")]
 
 
-def _retry(
+def _around_error(
     texts: pa.StringArray,
     rows: np.ndarray,
     ts_kind: str,
     error: str,
-    done: list[pa.Table],
-    retries: int,
-) -> None:
-    """After a failed read: around the failing row, when the error names it."""
-    if retries <= 0:
-        return
+    part: pa.StringArray,
+    data: pa.Buffer,
+) -> list[tuple[np.ndarray, str]]:
+    """The parts to read again after a failed read (the rows the error points
+    at are left out, so handed on)."""
     if _TS_IN_ERROR in error:
-        _split_by_ts(texts, rows, done, retries - 1)
-        return
+        return _split_by_ts(texts, rows)
     match = _ROW_IN_ERROR.search(error)
-    if match is None:
-        return
-    bad = int(match.group(1))
-    _parse(texts, rows[:bad], ts_kind, done, retries - 1)
-    _parse(texts, rows[bad + 1 :], ts_kind, done, retries - 1)
+    if match is not None:
+        bad = int(match.group(1))
+        return [(rows[:bad], ts_kind), (rows[bad + 1 :], ts_kind)]
+    match = _NUMBER_IN_ERROR.search(error)
+    if match is not None:
+        suspect = _rows_with_number(part, data, match.group(1).encode())
+        if suspect.any():
+            return [(rows[~suspect], ts_kind)]
+    return []
+
+
+def _rows_with_number(part: pa.StringArray, data: pa.Buffer, number: bytes) -> np.ndarray:
+    """Mask over the lines of ``data``: the line holds ``number`` as a JSON value."""
+    raw = data.to_pybytes()
+    offsets, _ = _raw(part)
+    starts = offsets - offsets[0]
+    found = np.zeros(len(part), dtype=bool)
+    at = raw.find(number)
+    while at >= 0:
+        before = raw[max(0, at - 64) : at].rstrip(b" \t\r\n")[-1:]
+        after = raw[at + len(number) : at + len(number) + 1]
+        if before in (b":", b",", b"[") and after in (b",", b"}", b"]", b" ", b"\t", b"\r", b"\n"):
+            found[np.searchsorted(starts, at, side="right") - 1] = True
+        at = raw.find(number, at + 1)
+    return found
 
 
 # -- checking and converting a parsed segment -----------------------------------------
@@ -308,6 +466,12 @@ def _timestamps(ts: pa.Array, ok: np.ndarray) -> pa.Array:
     return pa.array(micros, TS)
 
 
+def _child(children: dict[str, pa.Array], name: str, n: int) -> pa.Array:
+    """A text child of message elements (nulls where the key never appears)."""
+    child = children.get(name)
+    return pa.nulls(n, pa.string()) if child is None else _as(child, pa.string())
+
+
 def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Per row: the number of user messages, the last user's content and the
     first system content (null where there is none). Clears ``ok`` where a
@@ -323,8 +487,8 @@ def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa
     for name, child in children.items():
         if name not in ("role", "content"):
             ok[np.unique(parents[_any_valid(child)])] = False
-    role = children["role"]
-    content = children["content"]
+    role = _child(children, "role", len(elements))
+    content = _child(children, "content", len(elements))
     is_user = _np_bool(pc.equal(role, "user"))
     is_sys = _np_bool(pc.is_in(role, value_set=pa.array(SYSTEM_ROLES)))
     n_users = np.bincount(parents[is_user], minlength=n)
@@ -405,7 +569,9 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
         if name not in PARAM_FIELDS:
             unknown |= _any_valid(values)
     for name, kind in PARAM_FIELDS.items():
-        values = pc.coalesce(param_values[name], col[name])
+        given = param_values.get(name)
+        given = pa.nulls(n, _ARROW_TYPE[kind]) if given is None else _as(given, _ARROW_TYPE[kind])
+        values = pc.coalesce(given, col[name])
         if kind is Kind.FLOAT:
             ok &= _finite(values)
         out[name] = values

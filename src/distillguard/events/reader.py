@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -96,19 +99,25 @@ class EventReader:
         return pa.table([pa.array(c) for c in columns], schema=REJECT_SCHEMA)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """Reading and decompressing, validation, and the caller's own work on
+        the batches run in three threads (the heavy parts release the GIL), so
+        ingest overlaps with whatever consumes it."""
         self.summary = IngestSummary()
         self._rejects = []
         started = time.perf_counter()
         run = _Run(self._enrich)
-        for source in self._sources:
-            for block in source.blocks(self._batch_rows):
-                table, rejects, duplicates = run.process(block)
-                self.summary._add(source.name, table.num_rows, rejects, duplicates)
-                self._keep(source.name, rejects)
-                yield from table.to_batches(max_chunksize=self._batch_rows)
-                self.summary.seconds = time.perf_counter() - started
+        for name, table, rejects, duplicates in prefetch(self._processed(run)):
+            self.summary._add(name, table.num_rows, rejects, duplicates)
+            self._keep(name, rejects)
+            yield from table.to_batches(max_chunksize=self._batch_rows)
+            self.summary.seconds = time.perf_counter() - started
         self.summary.distinct_ips = run.enricher.lookups
         self.summary.seconds = time.perf_counter() - started
+
+    def _processed(self, run: _Run) -> Iterator[tuple[str, pa.Table, list[Reject], int]]:
+        for source in self._sources:
+            for block in prefetch(source.blocks(self._batch_rows)):
+                yield (source.name, *run.process(block))
 
     def read_all(self) -> pa.Table:
         """Every batch as one table."""
@@ -118,6 +127,59 @@ class EventReader:
         room = self._max_rejects - len(self._rejects)
         for line, reason, raw in rejects[: max(room, 0)]:
             self._rejects.append((source, line, reason, raw))
+
+
+T = TypeVar("T")
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items``, computed ahead by a worker thread (at most ``depth`` waiting).
+
+    An exception of the worker is raised here, where its item would have come;
+    closing this generator early stops the worker after its current item."""
+    channel: queue.Queue[tuple[int, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: int, value: object) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(_ITEM, item):
+                    return
+            put(_END, None)
+        except BaseException as exc:  # handed to the consumer
+            put(_ERROR, exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="distillguard-ingest", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = channel.get()
+            if kind == _ITEM:
+                yield value  # type: ignore[misc]
+            elif kind == _END:
+                return
+            else:
+                assert isinstance(value, BaseException)
+                raise value
+    finally:
+        stop.set()
+        worker.join()
+
+
+_ITEM, _END, _ERROR = 0, 1, 2
 
 
 class _Run:
