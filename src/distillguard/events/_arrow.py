@@ -41,7 +41,7 @@ from distillguard.events._fields import (
 from distillguard.events.schema import TS
 
 #: Lines per call of the reader (its cost per call is about a millisecond).
-SEGMENT_ROWS = 8192
+SEGMENT_ROWS = 16384
 #: Lines at least this long have their brackets counted (see ``_DEEP_OPENERS``).
 _LONG_LINE = 2000
 #: Lines with this many opening brackets are not given to the reader.

@@ -188,6 +188,7 @@ class _Run:
     def __init__(self, enrich: bool) -> None:
         self.seen = SeenIds()
         self.enricher = Enricher(enrich)
+        self.ips = _ResolvedIps(self.enricher)
         self._con = duckdb.connect()
 
     def process(self, block: Block) -> tuple[pa.Table, list[Reject], int]:
@@ -214,7 +215,7 @@ class _Run:
             return table, np.zeros(table.num_rows, dtype=bool)
         unique = pc.unique(ips).drop_null()
         index = pc.index_in(ips, value_set=unique)
-        found = self.enricher.resolve(unique).take(index)
+        found = self.ips.resolve(unique).take(index)
         bad = pc.and_(pc.is_valid(ips), pc.is_null(found.column("ip")))
         given_asn = table.column("asn")
         db_asn = found.column("asn")
@@ -247,6 +248,35 @@ class _Run:
         first = self.seen.first_seen(hashes.column("h").to_numpy())
         keep[present] = first
         return keep
+
+
+class _ResolvedIps:
+    """Addresses already resolved in this run (the same ones recur block after
+    block); at most ``limit`` are kept, then it starts afresh."""
+
+    def __init__(self, enricher: Enricher, limit: int = 1 << 21) -> None:
+        self._enricher = enricher
+        self._limit = limit
+        self._pos: dict[str, int] = {}
+        self._parts: list[pa.Table] = []
+
+    def resolve(self, unique: pa.Array) -> pa.Table:
+        """``Enricher.resolve`` of distinct addresses, from the cache where it can."""
+        keys = unique.to_pylist()
+        if len(self._pos) + len(keys) > self._limit:
+            self._pos, self._parts = {}, []
+        pos = self._pos
+        index = np.fromiter((pos.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        missing = np.flatnonzero(index < 0)
+        if len(missing):
+            base = len(pos)
+            for offset, i in enumerate(missing.tolist()):
+                pos[keys[i]] = base + offset
+            index[missing] = base + np.arange(len(missing))
+            self._parts.append(self._enricher.resolve(unique.take(pa.array(missing))))
+        if len(self._parts) > 1:
+            self._parts = [pa.concat_tables(self._parts).combine_chunks()]
+        return self._parts[0].take(pa.array(index))
 
 
 def _hosting_of(asn: pa.ChunkedArray) -> pa.ChunkedArray:
