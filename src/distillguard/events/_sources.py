@@ -81,9 +81,32 @@ class JsonLinesSource(Source):
     def blocks(self, batch_rows: int) -> Iterator[Block]:
         splitter = _LineSplitter()
         with open_binary(self.path) as handle:
-            for chunk in read_chunks(handle, self.path):
-                yield from splitter.feed(chunk, batch_rows)
+            for data in _chunks_after(handle, self.path, splitter):
+                yield from splitter.feed(data, batch_rows, with_rest=True)
             yield from splitter.finish(batch_rows)
+
+
+def _chunks_after(handle: IO[bytes], path: Path, splitter: _LineSplitter) -> Iterator[bytearray]:
+    """Chunks of the file, each read in after the bytes the splitter kept back
+    from the one before (so that no chunk is copied again to join them)."""
+    try:
+        while True:
+            rest = splitter.rest
+            data = bytearray(len(rest) + _READ_BYTES)
+            data[: len(rest)] = rest
+            filled = len(rest)
+            with memoryview(data) as view:
+                while filled < len(data):
+                    n = handle.readinto(view[filled:])  # type: ignore[attr-defined]
+                    if not n:
+                        break
+                    filled += n
+            if filled == len(rest):
+                return
+            del data[filled:]
+            yield data
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise IngestError(f"cannot read {path}: {exc}") from exc
 
 
 class _LineSplitter:
@@ -95,20 +118,32 @@ class _LineSplitter:
         self._skipping = False  # inside a line already rejected as oversized
         self._first = True
 
-    def feed(self, chunk: bytes, batch_rows: int) -> Iterator[Block]:
+    @property
+    def rest(self) -> bytes:
+        """The bytes after the last newline fed so far (a line still open)."""
+        return self._rest
+
+    def feed(
+        self, chunk: bytes | bytearray, batch_rows: int, *, with_rest: bool = False
+    ) -> Iterator[Block]:
+        """Lines of the next ``chunk`` of the stream; with ``with_rest`` the
+        chunk already begins with ``rest``."""
+        if self._first or self._skipping:
+            with_rest = False  # ``rest`` is empty here: the chunk is all new bytes
         if self._first:
             self._first = False
-            chunk = chunk.removeprefix(_BOM)
+            if chunk[: len(_BOM)] == _BOM:
+                chunk = chunk[len(_BOM) :]
         if self._skipping:  # the rest of a line already rejected as oversized
             end = chunk.find(b"\n")
             if end < 0:
                 return
             chunk = chunk[end + 1 :]
             self._skipping = False
-        data = self._rest + chunk
+        data = chunk if with_rest else self._rest + chunk
         cut = data.rfind(b"\n") + 1
-        self._rest = data[cut:]
-        yield from self._split(data[:cut], batch_rows)
+        self._rest = bytes(data[cut:])
+        yield from self._split(data, cut, batch_rows)
         if len(self._rest) > MAX_RECORD_BYTES:
             raw = _decode(self._rest[:RAW_CHARS])
             empty = Block(pa.array([], pa.string()), np.empty(0, np.int64))
@@ -120,11 +155,13 @@ class _LineSplitter:
 
     def finish(self, batch_rows: int) -> Iterator[Block]:
         if self._rest and not self._skipping:
-            yield from self._split(self._rest + b"\n", batch_rows)
+            data = self._rest + b"\n"
+            yield from self._split(data, len(data), batch_rows)
         self._rest = b""
 
-    def _split(self, data: bytes, batch_rows: int) -> Iterator[Block]:
-        buf = np.frombuffer(data, dtype=np.uint8)
+    def _split(self, data: bytes | bytearray, size: int, batch_rows: int) -> Iterator[Block]:
+        """The lines of ``data[:size]`` (which ends with a newline)."""
+        buf = np.frombuffer(data, dtype=np.uint8, count=size)
         ends = np.flatnonzero(buf == 10)
         starts = np.empty_like(ends)
         starts[:1] = 0
@@ -138,18 +175,20 @@ class _LineSplitter:
                 yield block
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _block(data: bytes, starts: np.ndarray, ends: np.ndarray, numbers: np.ndarray) -> Block:
+def _block(
+    data: bytes | bytearray, starts: np.ndarray, ends: np.ndarray, numbers: np.ndarray
+) -> Block:
     """Lines ``data[starts[i]:ends[i]]`` (newline excluded) as a string array."""
     content_ends = ends - ((ends > starts) & (np.frombuffer(data, np.uint8)[ends - 1] == 13))
     lengths = content_ends - starts
     keep = lengths > 0
     rejects = []
     for i in np.flatnonzero(lengths > MAX_RECORD_BYTES):
-        raw = _decode(data[starts[i] : starts[i] + RAW_CHARS])
+        raw = _decode(bytes(data[starts[i] : starts[i] + RAW_CHARS]))
         rejects.append((int(numbers[i]), Reason.OVERSIZED, raw))
         keep[i] = False
     if len(starts) == 0:
@@ -159,7 +198,9 @@ def _block(data: bytes, starts: np.ndarray, ends: np.ndarray, numbers: np.ndarra
     offsets = np.append(starts, ends[-1] + 1).astype(np.int64)
     base = int(offsets[0])
     texts = pa.LargeStringArray.from_buffers(
-        len(starts), pa.py_buffer(offsets - base), pa.py_buffer(data[base : int(offsets[-1])])
+        len(starts),
+        pa.py_buffer(offsets - base),
+        pa.py_buffer(data).slice(base, int(offsets[-1]) - base),
     )
     if not keep.all():
         texts = texts.filter(pa.array(keep))

@@ -99,9 +99,9 @@ class EventReader:
         return pa.table([pa.array(c) for c in columns], schema=REJECT_SCHEMA)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        """Reading and decompressing, validation, and the caller's own work on
-        the batches run in three threads (the heavy parts release the GIL), so
-        ingest overlaps with whatever consumes it."""
+        """Reading and decompressing, validation, enrichment and the caller's
+        own work on the batches run in four threads (the heavy parts release
+        the GIL), so ingest overlaps with whatever consumes it."""
         self.summary = IngestSummary()
         self._rejects = []
         started = time.perf_counter()
@@ -115,9 +115,13 @@ class EventReader:
         self.summary.seconds = time.perf_counter() - started
 
     def _processed(self, run: _Run) -> Iterator[tuple[str, pa.Table, list[Reject], int]]:
+        for name, block, table, rejects in prefetch(self._validated()):
+            yield (name, *run.finish(block, table, rejects))
+
+    def _validated(self) -> Iterator[tuple[str, Block, pa.Table, list[Reject]]]:
         for source in self._sources:
             for block in prefetch(source.blocks(self._batch_rows)):
-                yield (source.name, *run.process(block))
+                yield (source.name, block, *candidates(block))
 
     def read_all(self) -> pa.Table:
         """Every batch as one table."""
@@ -192,7 +196,12 @@ class _Run:
         self._con = duckdb.connect()
 
     def process(self, block: Block) -> tuple[pa.Table, list[Reject], int]:
-        table, rejects = candidates(block)
+        return self.finish(block, *candidates(block))
+
+    def finish(
+        self, block: Block, table: pa.Table, rejects: list[Reject]
+    ) -> tuple[pa.Table, list[Reject], int]:
+        """IP checks and enrichment, then duplicates (in block order)."""
         rejects = list(block.rejects) + rejects
         table, bad = self._check_ips(table)
         for row in table.column("_row").to_numpy()[bad].tolist():
