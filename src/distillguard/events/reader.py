@@ -263,29 +263,25 @@ class _ResolvedIps:
     """Addresses already resolved in this run (the same ones recur block after
     block); at most ``limit`` are kept, then it starts afresh."""
 
-    def __init__(self, enricher: Enricher, limit: int = 1 << 21) -> None:
+    def __init__(self, enricher: Enricher, limit: int = 1 << 19) -> None:
         self._enricher = enricher
         self._limit = limit
-        self._pos: dict[str, int] = {}
-        self._parts: list[pa.Table] = []
+        self._keys: pa.Array | None = None
+        self._resolved: pa.Table | None = None
 
     def resolve(self, unique: pa.Array) -> pa.Table:
         """``Enricher.resolve`` of distinct addresses, from the cache where it can."""
-        keys = unique.to_pylist()
-        if len(self._pos) + len(keys) > self._limit:
-            self._pos, self._parts = {}, []
-        pos = self._pos
-        index = np.fromiter((pos.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
-        missing = np.flatnonzero(index < 0)
-        if len(missing):
-            base = len(pos)
-            for offset, i in enumerate(missing.tolist()):
-                pos[keys[i]] = base + offset
-            index[missing] = base + np.arange(len(missing))
-            self._parts.append(self._enricher.resolve(unique.take(pa.array(missing))))
-        if len(self._parts) > 1:
-            self._parts = [pa.concat_tables(self._parts).combine_chunks()]
-        return self._parts[0].take(pa.array(index))
+        if self._keys is None or self._resolved is None or len(self._keys) > self._limit:
+            self._keys, self._resolved = unique, self._enricher.resolve(unique)
+            return self._resolved
+        index = pc.index_in(unique, value_set=self._keys)
+        if index.null_count:
+            missing = unique.filter(pc.is_null(index))
+            fresh = self._enricher.resolve(missing)
+            self._resolved = pa.concat_tables([self._resolved, fresh]).combine_chunks()
+            self._keys = pa.concat_arrays([self._keys, missing])
+            index = pc.index_in(unique, value_set=self._keys)
+        return self._resolved.take(index)
 
 
 def _hosting_of(asn: pa.ChunkedArray) -> pa.ChunkedArray:
