@@ -24,7 +24,7 @@ class AccountLinkingDetector(Detector):
     name: ClassVar[str] = "account_linking"
     family: ClassVar[Family] = Family.INFRASTRUCTURE
 
-    def __init__(self, common_share: float = 0.002, max_net_accounts: int = 64) -> None:
+    def __init__(self, common_share: float = 0.002, max_net_accounts: int = 12) -> None:
         self.common_share = common_share
         self.max_net_accounts = max_net_accounts
 

@@ -22,7 +22,9 @@ _EDGE_S = 2 * 3600.0
 class SynchronisedActivityDetector(Detector):
     """Group findings for ten-minute buckets of first (or last) requests that
     hold at least ``factor`` times the median bucket. Buckets at the edges of
-    the observed window are skipped: every account seems to start there."""
+    the observed window are skipped: every account seems to start there.
+    Starting together is weak evidence (a newsletter, a launch, a school bell),
+    so these links shape communities but never tie an account firmly."""
 
     name: ClassVar[str] = "synchronised_activity"
     family: ClassVar[Family] = Family.BEHAVIOUR
@@ -57,7 +59,7 @@ class SynchronisedActivityDetector(Detector):
                             self.name,
                             self.family,
                             tuple(sorted(ids[i] for i in members)),
-                            0.5,
+                            0.35,
                             f"{len(members)} accounts {label} within the same 10 minutes "
                             f"(usual: {usual:.0f})",
                             {
