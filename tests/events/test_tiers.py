@@ -274,3 +274,43 @@ def test_whole_segments_of_one_shape(tmp_path: Path, make: Any) -> None:
     path = tmp_path / "shape.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(make(i)) for i in range(30)) + b"\n")
     _same(path)
+
+
+def test_numeric_timestamps_quoted_for_the_reader() -> None:
+    lines = [
+        b'{"ts":1775563200000,"a":1}\n',
+        b'{"ts":"2026-04-07T12:00:00Z"}\n',
+        b'{"ts":-5}\n',
+        b'{"ts":12.5}\n',
+        b'{"a":1,"ts":7}\n',
+        b'{"ts":1775563200000}\n',
+    ]
+    part = pa.array([line.decode() for line in lines], pa.string())
+    quoted = _arrow._quote_ts(_arrow._joined(part), part).to_pybytes()
+    assert quoted.splitlines() == [
+        b'{"ts":"1775563200000","a":1}',
+        b'{"ts":"2026-04-07T12:00:00Z"}',
+        b'{"ts":-5}',
+        b'{"ts":"12".5}',
+        b'{"a":1,"ts":7}',
+        b'{"ts":"1775563200000"}',
+    ]
+
+
+def test_timestamps_mixed_in_any_position(tmp_path: Path) -> None:
+    lines = []
+    for i in range(200):
+        rec = record(request_id=f"r{i}", ts=1775563200000 + i if i % 2 else "2026-04-07T12:00:00Z")
+        if i % 3 == 0:  # ts last
+            rec = {k: v for k, v in rec.items() if k != "ts"} | {"ts": rec["ts"]}
+        if i % 17 == 0:
+            rec["ts"] = [-5, 1.5, "1775563200000", 2**63][i % 4]
+        lines.append(orjson.dumps(rec))
+    path = tmp_path / "ts.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    _same(path)
+    csv_path = tmp_path / "ts.csv"
+    csv_path.write_text(
+        "ts,account_id,prompt\n1775563200000,a,p\n2026-04-07T12:00:00Z,b,q\n-5,c,r\n"
+    )
+    _same(csv_path)

@@ -173,17 +173,23 @@ def _ts_kind(texts: pa.StringArray, sample: np.ndarray) -> str:
     return "str" if text.all() else "int" if not text.any() else "mixed"
 
 
-def _joined(texts: pa.StringArray) -> pa.Buffer:
-    """The strings as one buffer, one per line (no copy when each ends in a newline)."""
+def _lines(texts: pa.StringArray) -> pa.StringArray:
+    """The strings, each ending with a newline (as they come from JSON Lines)."""
     offsets, data = _raw(texts)
-    if not len(texts):
+    if not len(texts) or (data[offsets[1:] - 1] == 10).all():
+        return texts
+    joined: pa.StringArray = pc.binary_join_element_wise(texts, "", "\n")
+    return joined
+
+
+def _joined(lines: pa.StringArray) -> pa.Buffer:
+    """Newline-ended strings as one buffer (no copy)."""
+    if not len(lines):
         return pa.py_buffer(b"")
-    if (data[offsets[1:] - 1] == 10).all():
-        buf = texts.buffers()[2]
-        assert buf is not None
-        return buf.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-    lines = pc.binary_join_element_wise(texts, "", "\n")  # each text and a newline
-    return _joined(lines)
+    offsets, _ = _raw(lines)
+    buf = lines.buffers()[2]
+    assert buf is not None
+    return buf.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
 def _read(data: pa.Buffer, ts_kind: str) -> pa.Table | np.ndarray:
@@ -335,10 +341,11 @@ def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
         rows, ts_kind = pending.pop()
         if not len(rows):
             continue
-        part = texts.take(pa.array(rows)) if len(rows) != len(texts) else texts
-        data = _joined(part)
+        part = _lines(texts.take(pa.array(rows)) if len(rows) != len(texts) else texts)
+        plain = _joined(part)
+        data = _quote_ts(plain, part) if ts_kind == "quoted" else plain
         try:
-            table = _read(data, ts_kind)
+            table = _read(data, "int" if ts_kind == "int" else "str")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             if retries <= 0:
                 continue
@@ -348,7 +355,7 @@ def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
                 screened = True
                 pending.append((rows[screen(texts, rows, ts_kind)], ts_kind))
             else:
-                pending.extend(_around_error(texts, rows, ts_kind, str(exc), part, data))
+                pending.extend(_around_error(texts, rows, ts_kind, str(exc), part, plain))
             continue
         if isinstance(table, np.ndarray):  # rows with a wrong type: read the others
             if len(table) == len(rows):
@@ -365,9 +372,46 @@ SCREEN_AFTER = 2
 
 
 def _split_by_ts(texts: pa.StringArray, rows: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """Timestamps as text and as numbers: one part each."""
-    text = _ts_is_text(texts, rows)
-    return [(rows[text], "str"), (rows[~text], "int")]
+    """Timestamps as text and as numbers. Where a line begins with a numeric
+    ``ts``, the number is quoted for the reader (``_quote_ts``) and the line
+    read with those giving text; the other numeric ones are read apart."""
+    offsets, data = _raw(texts)
+    lead = _leads_with_ts(offsets, data, rows)
+    text = np.ones(len(rows), dtype=bool)
+    others = np.flatnonzero(~lead)
+    if len(others):
+        found = pc.match_substring_regex(texts.take(pa.array(rows[others])), _TS_IS_TEXT)
+        text[others] = _np_bool(found)
+    return [(rows[text], "quoted"), (rows[~text], "int")]
+
+
+def _leads_with_ts(offsets: np.ndarray, data: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mask over ``rows``: the line begins ``{"ts":`` and one more byte."""
+    starts, ends = offsets[rows], offsets[rows + 1]
+    lead: np.ndarray = ends - starts > len(_TS_FIRST)
+    head = data[starts[lead][:, None] + np.arange(len(_TS_FIRST))]
+    lead[lead] = (head == _TS_FIRST).all(axis=1)
+    return lead
+
+
+def _quote_ts(data: pa.Buffer, part: pa.StringArray) -> pa.Buffer:
+    """``data`` (the lines of ``part``) with the digits of a leading numeric
+    ``ts`` in quotes: ``{"ts":1775563200000,`` becomes ``{"ts":"1775563200000",``.
+    The tier reads a string of digits exactly as the reference reads the
+    number (epoch milliseconds); anything else (a sign, a fraction, an
+    exponent) no longer parses, and the line goes on to the other tiers."""
+    offsets, _ = _raw(part)
+    offsets = offsets - offsets[0]
+    buf = np.frombuffer(data, dtype=np.uint8)
+    lead = _leads_with_ts(offsets, buf, np.arange(len(offsets) - 1))
+    first = offsets[:-1][lead] + len(_TS_FIRST)
+    window = buf[np.minimum(first[:, None] + np.arange(20), len(buf) - 1)]
+    digits = np.argmin((window >= ord("0")) & (window <= ord("9")), axis=1)
+    number = digits > 0  # at least one digit, and a byte after them within reach
+    if not number.any():
+        return data
+    at = np.sort(np.concatenate([first[number], first[number] + digits[number]]))
+    return pa.py_buffer(np.insert(buf, at, ord('"')))
 
 
 _TS_FIRST = np.frombuffer(b'{"ts":', dtype=np.uint8)
@@ -535,6 +579,21 @@ def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa
     return n_users, pick(is_user, last=True), pick(is_sys, last=False)
 
 
+def _choose(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
+    """``a`` where ``mask``, else ``b`` (without a copy when the mask is uniform)."""
+    if mask.all():
+        return a
+    if not mask.any():
+        return b
+    return pc.if_else(pa.array(mask), a, b)
+
+
+def _blank_as_null(values: pa.Array) -> pa.Array:
+    """Empty strings as nulls."""
+    blank = _np_bool(pc.equal(values, ""))
+    return _choose(~blank, values, pa.nulls(len(values), values.type))
+
+
 def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     """The rows of a parsed segment this tier accepts (``OUT_SCHEMA``)."""
     n = table.num_rows
@@ -557,7 +616,7 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     prompt = col["prompt"]
     has_prompt = _any_valid(prompt)
     ok &= has_prompt | (n_users > 0)
-    prompt = pc.if_else(pa.array(has_prompt), prompt, user_text)
+    prompt = _choose(has_prompt, prompt, user_text)
     turns = col["user_turns"]
     ok &= (n_users > 0) | _between(turns, 1, INT32_MAX)
     user_turns = pa.array(
@@ -568,11 +627,11 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
         ).astype(np.int32)
     )
     given_system = col["system_prompt"]
-    system_prompt = pc.if_else(pa.array(_any_valid(given_system)), given_system, sys_text)
+    system_prompt = _choose(_any_valid(given_system), given_system, sys_text)
 
-    ip = pc.if_else(pc.equal(col["ip"], ""), pa.scalar(None, pa.string()), col["ip"])
+    ip = _blank_as_null(col["ip"])
     country = col["country"]
-    country = pc.if_else(pc.equal(country, ""), pa.scalar(None, pa.string()), country)
+    country = _blank_as_null(country)
     ok &= _np_bool(pc.fill_null(pc.match_substring_regex(country, r"^[A-Za-z]{2}$"), True))
     country = pc.utf8_upper(country)
     ok &= _between(col["asn"], 0, ASN_MAX)
@@ -594,7 +653,7 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     for name, kind in PARAM_FIELDS.items():
         given = param_values.get(name)
         given = pa.nulls(n, _ARROW_TYPE[kind]) if given is None else _as(given, _ARROW_TYPE[kind])
-        values = pc.coalesce(given, col[name])
+        values = given if col[name].null_count == n else pc.coalesce(given, col[name])
         if kind is Kind.FLOAT:
             ok &= _finite(values)
         out[name] = values

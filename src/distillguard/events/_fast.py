@@ -288,7 +288,11 @@ _SCREEN_TYPES: dict[str, tuple[str, ...]] = {
     "messages": ("ARRAY",),
     "params": ("OBJECT",),
 }
-_TS_SCREEN = {"str": ("VARCHAR",), "int": ("UBIGINT", "BIGINT")}
+_TS_SCREEN = {
+    "str": ("VARCHAR",),
+    "int": ("UBIGINT", "BIGINT"),
+    "quoted": ("VARCHAR", "UBIGINT"),  # numbers the Arrow tier quotes
+}
 
 
 @cache

@@ -229,15 +229,15 @@ class _Run:
         given_asn = table.column("asn")
         db_asn = found.column("asn")
         same = pc.fill_null(pc.or_kleene(pc.is_null(given_asn), pc.equal(given_asn, db_asn)), False)
-        asn = pc.coalesce(given_asn, db_asn)
+        asn = _coalesce(given_asn, db_asn)
         updates = {
             "ip": found.column("ip"),
-            "country": pc.coalesce(table.column("country"), found.column("country")),
+            "country": _coalesce(table.column("country"), found.column("country")),
             "asn": asn,
-            "asn_org": pc.coalesce(
+            "asn_org": _coalesce(
                 table.column("asn_org"), pc.if_else(same, found.column("asn_org"), None)
             ),
-            "hosting": pc.coalesce(
+            "hosting": _coalesce(
                 table.column("hosting"),
                 pc.if_else(same, found.column("hosting"), None),
                 _hosting_of(asn),
@@ -282,6 +282,14 @@ class _ResolvedIps:
             self._keys = pa.concat_arrays([self._keys, missing])
             index = pc.index_in(unique, value_set=self._keys)
         return self._resolved.take(index)
+
+
+def _coalesce(*values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``pc.coalesce``, skipping columns that are all null (no copy when one is left)."""
+    given = [v for v in values if v.null_count < len(v)]
+    if not given:
+        return values[-1]
+    return given[0] if len(given) == 1 or given[0].null_count == 0 else pc.coalesce(*given)
 
 
 def _hosting_of(asn: pa.ChunkedArray) -> pa.ChunkedArray:
