@@ -1,21 +1,23 @@
 """The first tier of the fast path: pyarrow's JSON reader over whole segments.
 
-``pyarrow.json.read_json`` parses a segment of lines in C++ against an explicit
-schema of the known fields, and it is strict where the reference parser is:
-a value of the wrong JSON type, a key given twice, a trailing comma, an invalid
-escape or a line that is not an object fails the segment. So the rows of a
-segment that parses are well-typed, and only their values are left to check
-(vectorised, below). Where it is laxer than the reference parser it is caught
-here: ``NaN`` and ``Infinity`` (finite checks), ``-0`` read as a float (sign
-check), lines that hold two objects or none (row count), deep nesting (such
-lines are never given to it: it recurses and could exhaust the stack).
+``pyarrow.json.read_json`` parses a segment of lines in C++, and it is strict
+where the reference parser is: a value whose JSON type changes between rows
+or differs from the schema, a key given twice, a trailing comma, an invalid
+escape or a line that is not an object fails the read. Types are inferred
+(cheaper than an explicit schema; only ``ts`` is declared) and then checked
+column by column (``conform``), so the rows of a segment that parses are
+well-typed, and only their values are left to check, vectorised
+(``accept``). Where the reader is laxer than the reference parser it is
+caught here: ``NaN`` and ``Infinity`` (finite checks), ``-0`` read as a float
+(sign check), lines that hold two objects or none (row count), deep nesting
+(such lines are never given to it: it recurses and could exhaust the stack).
 
-Rows this tier does not accept go on to the DuckDB tier (``_fast``), then to
-the reference path: a failed segment is retried once around the failing row
-when the error names it, and otherwise handed on whole. Unknown fields are
-inferred as extra columns; rows that carry one come back flagged for the
-caller to fill ``extra`` from the text. Message elements with keys other than
-``role`` and ``content`` are handed on (only the reference knows ``parts``).
+A failed read is retried without the rows the error points at. Rows this
+tier does not accept go on to the DuckDB tier (``_fast``), then to the
+reference path. Rows with fields outside the known set come back flagged
+(``_unknown``) for the caller to fill ``extra`` from the text; messages with
+keys other than ``role`` and ``content`` are handed on (only the reference
+knows ``parts``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from distillguard.events._fast import screen
 from distillguard.events._fields import (
     ASN_MAX,
     INT32_MAX,
@@ -87,7 +88,6 @@ def _schema(ts_kind: str) -> pa.Schema:
 
 
 _SCHEMAS = {kind: _schema(kind) for kind in _TS_TYPES}
-_KNOWN = frozenset(_SCHEMAS["str"].names)
 
 #: Columns of an accepted segment, in order (``EVENT_SCHEMA`` less ``extra``,
 #: then ``_unknown`` and ``_row``).
@@ -199,13 +199,14 @@ def _read(data: pa.Buffer, ts_kind: str) -> pa.Table | np.ndarray:
     a number in a text field), for the caller to read the others again; or,
     when no row can be blamed (text read as a date, ...), a second read
     against the explicit schema, which fails on the first wrong row."""
-    table = _read_with(data, _TS_ONLY[ts_kind])
-    conformed = conform(table)
+    conformed = conform(_read_with(data, _TS_ONLY[ts_kind]))
     if isinstance(conformed, pa.Table):
         return conformed
     if conformed is not None and conformed.any():
         return conformed
-    return _read_with(data, _SCHEMAS[ts_kind])
+    explicit = conform(_read_with(data, _SCHEMAS[ts_kind]))
+    assert isinstance(explicit, pa.Table)  # the explicit types always fit
+    return explicit
 
 
 def _read_with(data: pa.Buffer, schema: pa.Schema) -> pa.Table:
@@ -247,33 +248,52 @@ def _as(values: pa.Array, t: pa.DataType) -> pa.Array:
 
 
 def conform(table: pa.Table) -> pa.Table | np.ndarray | None:
-    """The known columns of an inferred table with the explicit schema's types
-    (absent ones as nulls). If one has a type that does not fit: the mask of
-    rows surely wrong, or ``None`` when there is no telling."""
+    """A parsed table in one fixed shape: the known columns with the explicit
+    schema's types (absent ones as nulls), ``messages`` and ``params`` with
+    their known keys only, and two masks: ``_unknown`` (the row has a field
+    outside the known set, for ``extra``) and ``_hand_on`` (a field called
+    ``extra``, or a message with keys other than role and content: the row is
+    for the other tiers). If a known column has a type that does not fit: the
+    mask of rows surely wrong, or ``None`` when there is no telling."""
     n = table.num_rows
     columns: dict[str, pa.Array] = {}
+    unknown = np.zeros(n, dtype=bool)
+    hand_on = np.zeros(n, dtype=bool)
     for name in table.column_names:
         values = _flat(table, name)
         if name in _SCALAR_KINDS:
             kind = _SCALAR_KINDS[name]
             if not _fits(kind, values.type):
                 return _misfits(kind, values)
-            values = _as(values, _ARROW_TYPE[kind])
+            columns[name] = _as(values, _ARROW_TYPE[kind])
+        elif name == "ts":
+            columns[name] = values
         elif name == "messages":
-            values = _conform_messages(values)
-            if values is None:
+            messages = _conform_messages(values, hand_on)
+            if messages is None:
                 return None
+            columns[name] = messages
         elif name == "params":
-            values = _conform_params(values)
-            if values is None:
+            params = _conform_params(values, unknown)
+            if params is None:
                 return None
-        columns[name] = values
+            columns[name] = params
+        else:
+            valid = _any_valid(values)
+            unknown |= valid
+            if name == "extra":
+                hand_on |= valid
     for name, kind in _SCALAR_KINDS.items():
         if name not in columns:
             columns[name] = pa.nulls(n, _ARROW_TYPE[kind])
     columns.setdefault("messages", pa.nulls(n, pa.list_(_MESSAGE)))
     columns.setdefault("params", pa.nulls(n, _PARAMS))
-    return pa.table(columns)
+    columns["_unknown"] = pa.array(unknown)
+    columns["_hand_on"] = pa.array(hand_on)
+    return pa.table({name: columns[name] for name in _NORMAL_NAMES})
+
+
+_NORMAL_NAMES = ["ts", *_SCALAR_KINDS, "messages", "params", "_unknown", "_hand_on"]
 
 
 def _misfits(kind: Kind, values: pa.Array) -> np.ndarray | None:
@@ -291,37 +311,84 @@ def _misfits(kind: Kind, values: pa.Array) -> np.ndarray | None:
     return _any_valid(values)  # every value has the wrong JSON type
 
 
-def _conform_messages(values: pa.Array) -> pa.Array | None:
+def _conform_messages(values: pa.Array, hand_on: np.ndarray) -> pa.Array | None:
+    """``list<struct<role, content>>``; rows whose messages have other keys
+    are marked in ``hand_on``."""
     t = values.type
+    n = len(values)
     if pa.types.is_null(t):
-        return pa.nulls(len(values), pa.list_(_MESSAGE))
+        return pa.nulls(n, pa.list_(_MESSAGE))
     if not pa.types.is_list(t):
         return None
     item = t.value_type
     if pa.types.is_null(item):  # only empty lists and nulls
-        return pa.ListArray.from_arrays(
-            values.offsets, pa.nulls(len(values.values), _MESSAGE), mask=values.is_null()
+        elements = pa.nulls(len(values.values), _MESSAGE)
+    elif pa.types.is_struct(item):
+        raw = values.values  # every element, with the list offsets of ``values``
+        children = dict(zip([f.name for f in item], raw.flatten(), strict=True))
+        parents: np.ndarray | None = None
+        for name, child in children.items():
+            if name in ("role", "content"):
+                if not _fits(Kind.STR, child.type):
+                    return None
+                continue
+            valid = _any_valid(child)
+            if valid.any():
+                if parents is None:
+                    parents = _element_rows(values)
+                owners = parents[valid]
+                hand_on[owners[owners >= 0]] = True
+        m = len(raw)
+        role = (
+            _as(children["role"], pa.string()) if "role" in children else pa.nulls(m, pa.string())
         )
-    if not pa.types.is_struct(item):
+        content = (
+            _as(children["content"], pa.string())
+            if "content" in children
+            else pa.nulls(m, pa.string())
+        )
+        elements = pa.StructArray.from_arrays(
+            [role, content], fields=list(_MESSAGE), mask=raw.is_null()
+        )
+    else:
         return None
-    for name in ("role", "content"):
-        index = item.get_field_index(name)
-        if index >= 0 and not _fits(Kind.STR, item.field(index).type):
-            return None
-    return values
+    return pa.ListArray.from_arrays(values.offsets, elements, mask=values.is_null())
 
 
-def _conform_params(values: pa.Array) -> pa.Array | None:
+def _element_rows(values: pa.ListArray) -> np.ndarray:
+    """For each element of ``values.values``, the row of its list (-1 for
+    elements under a null list or outside the array)."""
+    offsets = np.asarray(values.offsets.to_numpy(), dtype=np.int64)
+    rows = np.repeat(np.arange(len(values)), np.diff(offsets))
+    rows[~_any_valid(values)[rows]] = -1
+    owner = np.full(len(values.values), -1, dtype=np.int64)
+    owner[offsets[0] : offsets[-1]] = rows
+    return owner
+
+
+def _conform_params(values: pa.Array, unknown: np.ndarray) -> pa.Array | None:
+    """``params`` with the known keys only; rows with other keys are marked in
+    ``unknown``."""
     t = values.type
+    n = len(values)
     if pa.types.is_null(t):
-        return pa.nulls(len(values), _PARAMS)
+        return pa.nulls(n, _PARAMS)
     if not pa.types.is_struct(t):
         return None
-    for field in t:
-        kind = PARAM_FIELDS.get(field.name)
-        if kind is not None and not _fits(kind, field.type):
+    children = dict(zip([f.name for f in t], values.flatten(), strict=True))
+    known = []
+    for name, kind in PARAM_FIELDS.items():
+        child = children.get(name)
+        if child is None:
+            known.append(pa.nulls(n, _ARROW_TYPE[kind]))
+        elif not _fits(kind, child.type):
             return None
-    return values
+        else:
+            known.append(_as(child, _ARROW_TYPE[kind]))
+    for name, child in children.items():
+        if name not in PARAM_FIELDS:
+            unknown |= _any_valid(child)
+    return pa.StructArray.from_arrays(known, fields=list(_PARAMS), mask=values.is_null())
 
 
 def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
@@ -330,13 +397,13 @@ def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
 
     A failed read is retried without the rows the error points at: the row it
     names, or the rows holding the number it could not convert, or the
-    segment is split by how it gives timestamps. After ``MAX_RETRIES`` the
-    rest of the segment is handed on (the DuckDB tier is then cheaper)."""
-    done: list[pa.Table] = []
+    segment is split by how it gives timestamps. The parts read are checked
+    together (the checks cost about as much per call as a read). After
+    ``MAX_RETRIES`` the rest of the segment is handed on."""
+    parsed: dict[str, tuple[list[pa.Table], list[np.ndarray]]] = {}
     mixed = seg.ts_kind == "mixed"
     pending = _split_by_ts(texts, seg.rows) if mixed else [(seg.rows, seg.ts_kind)]
     retries = MAX_RETRIES
-    screened = False
     while pending:
         rows, ts_kind = pending.pop()
         if not len(rows):
@@ -344,31 +411,31 @@ def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
         part = _lines(texts.take(pa.array(rows)) if len(rows) != len(texts) else texts)
         plain = _joined(part)
         data = _quote_ts(plain, part) if ts_kind == "quoted" else plain
+        read_as = "int" if ts_kind == "int" else "str"
         try:
-            table = _read(data, "int" if ts_kind == "int" else "str")
+            table = _read(data, read_as)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            if retries <= 0:
-                continue
-            retries -= 1
-            if not screened and MAX_RETRIES - retries >= SCREEN_AFTER:
-                # many bad lines: sieve them out with one DuckDB pass
-                screened = True
-                pending.append((rows[screen(texts, rows, ts_kind)], ts_kind))
-            else:
+            if retries > 0:
+                retries -= 1
                 pending.extend(_around_error(texts, rows, ts_kind, str(exc), part, plain))
             continue
         if isinstance(table, np.ndarray):  # rows with a wrong type: read the others
             if len(table) == len(rows):
                 pending.append((rows[~table], ts_kind))
         elif table.num_rows == len(rows):  # else a line held two objects, or none
-            done.append(accept(table, rows))
-    return done
+            tables, row_lists = parsed.setdefault(read_as, ([], []))
+            tables.append(table)
+            row_lists.append(rows)
+    return [
+        accept(pa.concat_tables(tables), np.concatenate(row_lists))
+        for tables, row_lists in parsed.values()
+    ]
 
 
-#: Failed reads retried per segment.
-MAX_RETRIES = 8
-#: After this many failed reads, the rest of a segment is sieved (``_fast.screen``).
-SCREEN_AFTER = 2
+#: Failed reads retried per segment. Each costs a read of the lines up to the
+#: failing one, read again, and the reader reports one failure at a time, so
+#: a segment with many bad lines is better handed on to the DuckDB tier.
+MAX_RETRIES = 6
 
 
 def _split_by_ts(texts: pa.StringArray, rows: np.ndarray) -> list[tuple[np.ndarray, str]]:
@@ -445,12 +512,17 @@ def _around_error(
     data: pa.Buffer,
 ) -> list[tuple[np.ndarray, str]]:
     """The parts to read again after a failed read (the rows the error points
-    at are left out, so handed on)."""
+    at are left out, so handed on). A lone bad line is cut out; when the first
+    bad line comes early (many bad lines), the lines after it are handed on:
+    the reader reports one failure per read, the DuckDB tier takes them all
+    in one pass."""
     if _TS_IN_ERROR in error:
         return _split_by_ts(texts, rows)
     match = _ROW_IN_ERROR.search(error)
     if match is not None:
         bad = int(match.group(1))
+        if (len(rows) - bad) / max(bad, 1) > MAX_RETRIES:
+            return [(rows[:bad], ts_kind)]
         return [(rows[:bad], ts_kind), (rows[bad + 1 :], ts_kind)]
     match = _NUMBER_IN_ERROR.search(error)
     if match is not None:
@@ -599,13 +671,8 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     n = table.num_rows
     ok = np.ones(n, dtype=bool)
     col = {name: _flat(table, name) for name in table.column_names}
-    unknown = np.zeros(n, dtype=bool)
-    for name, values in col.items():
-        if name not in _KNOWN:
-            valid = _any_valid(values)
-            if name == "extra":
-                ok &= ~valid
-            unknown |= valid
+    unknown = _np_bool(col["_unknown"])
+    ok &= ~_np_bool(col["_hand_on"])
 
     ts = _timestamps(col["ts"], ok)
     account = col["account_id"]
@@ -647,9 +714,6 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
         out[name] = values
     params = col["params"]
     param_values = dict(zip([f.name for f in params.type], params.flatten(), strict=True))
-    for name, values in param_values.items():
-        if name not in PARAM_FIELDS:
-            unknown |= _any_valid(values)
     for name, kind in PARAM_FIELDS.items():
         given = param_values.get(name)
         given = pa.nulls(n, _ARROW_TYPE[kind]) if given is None else _as(given, _ARROW_TYPE[kind])

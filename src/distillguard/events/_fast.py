@@ -29,7 +29,6 @@ import threading
 from functools import cache
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from distillguard.events._fields import (
@@ -266,66 +265,3 @@ def fast_rows(lines: pa.StringArray, rows: pa.Int64Array) -> pa.Table | None:
         return _connection().sql(build_query()).to_arrow_table()
     except duckdb.Error:
         return None
-
-
-_JSON_TYPES = {
-    Kind.STR: ("VARCHAR",),
-    Kind.COUNT: ("UBIGINT", "BIGINT"),
-    Kind.INT: ("UBIGINT", "BIGINT"),
-    Kind.FLOAT: ("UBIGINT", "BIGINT", "DOUBLE"),
-    Kind.BOOL: ("BOOLEAN",),
-}
-_SCREEN_TYPES: dict[str, tuple[str, ...]] = {
-    **{f: _JSON_TYPES[k] for f, k in {**SIMPLE_FIELDS, **PARAM_FIELDS}.items()},
-    **{f"params.{f}": _JSON_TYPES[k] for f, k in PARAM_FIELDS.items()},
-    "account_id": ("VARCHAR",),
-    "ip": ("VARCHAR",),
-    "country": ("VARCHAR",),
-    "prompt": ("VARCHAR",),
-    "asn": ("UBIGINT", "BIGINT"),
-    "status": ("UBIGINT", "BIGINT"),
-    "user_turns": ("UBIGINT", "BIGINT"),
-    "messages": ("ARRAY",),
-    "params": ("OBJECT",),
-}
-_TS_SCREEN = {
-    "str": ("VARCHAR",),
-    "int": ("UBIGINT", "BIGINT"),
-    "quoted": ("VARCHAR", "UBIGINT"),  # numbers the Arrow tier quotes
-}
-
-
-@cache
-def screen_query(ts_kind: str) -> str:
-    """SQL over ``chunk(_row, line)``: the rows whose known fields have the JSON
-    types the Arrow tier's reader expects (one parse per line)."""
-    types = {"ts": _TS_SCREEN[ts_kind], **_SCREEN_TYPES}
-    paths = ", ".join(_q(f"$.{f}") for f in types)
-    checks = [
-        f"coalesce(ty[{i + 2}] IN ({', '.join(_q(t) for t in ('NULL', *allowed))}), true)"
-        for i, allowed in enumerate(types.values())
-    ]
-    return f"""
-SELECT _row FROM (
-    SELECT _row, json_type(line, ['$', {paths}]) AS ty FROM chunk WHERE json_valid(line)
-)
-WHERE ty[1] = 'OBJECT' AND {" AND ".join(checks)}
-"""
-
-
-def screen(lines: pa.StringArray, rows: np.ndarray, ts_kind: str) -> np.ndarray:
-    """Mask over ``rows`` (indices into ``lines``): the line is JSON whose known
-    fields have the types the Arrow tier's reader expects. It is a sieve for
-    segments with many bad lines, so that the reader does not fail on each:
-    a row it lets through may still fail the reader, and a row it stops goes
-    on to the other tiers."""
-    chunk = pa.Table.from_batches(  # noqa: F841  (read by DuckDB)
-        pa.table({"_row": pa.array(rows), "line": lines.take(pa.array(rows))}).to_batches(
-            max_chunksize=_SLICE_ROWS
-        )
-    )
-    try:
-        passed = _connection(threads=1).sql(screen_query(ts_kind)).to_arrow_table()
-    except duckdb.Error:
-        return np.zeros(len(rows), dtype=bool)
-    return np.isin(rows, passed.column("_row").to_numpy())
