@@ -314,3 +314,25 @@ def test_timestamps_mixed_in_any_position(tmp_path: Path) -> None:
         "ts,account_id,prompt\n1775563200000,a,p\n2026-04-07T12:00:00Z,b,q\n-5,c,r\n"
     )
     _same(csv_path)
+
+
+def test_extra_shared_by_rows_built_once_and_right(tmp_path: Path) -> None:
+    """Rows with the same single unknown field (and params key) share ``extra``;
+    key order, nulls, other types and a second unknown field do not."""
+    lines = []
+    for i in range(120):
+        rec = record(request_id=f"r{i}", region="eu" if i % 4 else "us")
+        if i % 3 == 0:
+            rec["params"] = {"top_k": 40, "temperature": 0.5}
+        if i % 5 == 0:
+            rec = {"region": rec.pop("region"), **rec}  # unknown key first
+        if i % 7 == 0:
+            rec["zone"] = None
+        if i % 11 == 0:
+            rec["zone"] = i
+        if i % 13 == 0:
+            rec["region"] = 1.0 if i % 2 else 1
+        lines.append(orjson.dumps(rec))
+    path = tmp_path / "extra.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    _same(path)

@@ -41,7 +41,8 @@ from distillguard.events._fields import (
 )
 from distillguard.events.schema import TS
 
-#: Lines per call of the reader (its cost per call is about a millisecond).
+#: Lines per call of the reader (its cost per call is about a millisecond;
+#: at most 2**15 - 1, see ``_extra_groups``).
 SEGMENT_ROWS = 16384
 #: Lines at least this long have their brackets counted (see ``_DEEP_OPENERS``).
 _LONG_LINE = 2000
@@ -117,6 +118,7 @@ OUT_SCHEMA = pa.schema(
         pa.field("latency_ms", pa.float64()),
         pa.field("response", pa.string()),
         pa.field("_unknown", pa.bool_()),
+        pa.field("_extra_group", pa.int64()),
         pa.field("_row", pa.int64()),
     ]
 )
@@ -259,6 +261,8 @@ def conform(table: pa.Table) -> pa.Table | np.ndarray | None:
     columns: dict[str, pa.Array] = {}
     unknown = np.zeros(n, dtype=bool)
     hand_on = np.zeros(n, dtype=bool)
+    other_top: list[pa.Array] = []
+    other_params: list[pa.Array] = []
     for name in table.column_names:
         values = _flat(table, name)
         if name in _SCALAR_KINDS:
@@ -274,13 +278,14 @@ def conform(table: pa.Table) -> pa.Table | np.ndarray | None:
                 return None
             columns[name] = messages
         elif name == "params":
-            params = _conform_params(values, unknown)
+            params = _conform_params(values, unknown, other_params)
             if params is None:
                 return None
             columns[name] = params
         else:
             valid = _any_valid(values)
             unknown |= valid
+            other_top.append(values)
             if name == "extra":
                 hand_on |= valid
     for name, kind in _SCALAR_KINDS.items():
@@ -290,10 +295,61 @@ def conform(table: pa.Table) -> pa.Table | np.ndarray | None:
     columns.setdefault("params", pa.nulls(n, _PARAMS))
     columns["_unknown"] = pa.array(unknown)
     columns["_hand_on"] = pa.array(hand_on)
+    columns["_extra_group"] = pa.array(_extra_groups(n, other_top, other_params))
     return pa.table({name: columns[name] for name in _NORMAL_NAMES})
 
 
-_NORMAL_NAMES = ["ts", *_SCALAR_KINDS, "messages", "params", "_unknown", "_hand_on"]
+_NORMAL_NAMES = [
+    "ts",
+    *_SCALAR_KINDS,
+    "messages",
+    "params",
+    "_unknown",
+    "_hand_on",
+    "_extra_group",
+]
+_GROUPABLE = (pa.string(), pa.int64(), pa.bool_())
+
+
+def _extra_groups(n: int, top: list[pa.Array], params: list[pa.Array]) -> np.ndarray:
+    """Per row, an id shared by the rows whose ``extra`` is surely the same text,
+    or -1. That is so for rows with one field outside the known set at most,
+    and one in ``params`` at most, each a string, integer or boolean, with
+    equal values: ``extra`` is then ``{key: value, "params": {key: value}}``,
+    in this order, whatever the order of the line (fields set to null do not
+    count). The caller builds ``extra`` once per group."""
+    simple = np.ones(n, dtype=bool)
+    if max(len(top), len(params), n) >= 1 << 15:
+        return np.full(n, -1, dtype=np.int64)
+    keys = []
+    for columns in (top, params):
+        count = np.zeros(n, dtype=np.int64)
+        which = np.full(n, -1, dtype=np.int64)
+        value = np.full(n, -1, dtype=np.int64)
+        for j, column in enumerate(columns):
+            valid = _any_valid(column)
+            if not valid.any():
+                continue
+            count += valid
+            if column.type in _GROUPABLE:
+                codes = pc.dictionary_encode(column).indices
+                which[valid] = j
+                value[valid] = np.asarray(pc.fill_null(codes, -1).to_numpy(), dtype=np.int64)[valid]
+            else:
+                simple &= ~valid
+        simple &= count <= 1
+        keys += [which, value]
+    simple &= (keys[0] >= 0) | (keys[2] >= 0)
+    group = np.full(n, -1, dtype=np.int64)
+    if simple.any():
+        # each part is below 2**15 (columns, and codes within a segment), so
+        # the four fit one integer
+        key = np.zeros(n, dtype=np.int64)
+        for part in keys:
+            key = (key << 15) | (part + 1)
+        _, inverse = np.unique(key[simple], return_inverse=True)
+        group[simple] = inverse.reshape(-1)
+    return group
 
 
 def _misfits(kind: Kind, values: pa.Array) -> np.ndarray | None:
@@ -366,9 +422,11 @@ def _element_rows(values: pa.ListArray) -> np.ndarray:
     return owner
 
 
-def _conform_params(values: pa.Array, unknown: np.ndarray) -> pa.Array | None:
+def _conform_params(
+    values: pa.Array, unknown: np.ndarray, others: list[pa.Array]
+) -> pa.Array | None:
     """``params`` with the known keys only; rows with other keys are marked in
-    ``unknown``."""
+    ``unknown``, and those keys' values added to ``others``."""
     t = values.type
     n = len(values)
     if pa.types.is_null(t):
@@ -388,6 +446,7 @@ def _conform_params(values: pa.Array, unknown: np.ndarray) -> pa.Array | None:
     for name, child in children.items():
         if name not in PARAM_FIELDS:
             unknown |= _any_valid(child)
+            others.append(child)
     return pa.StructArray.from_arrays(known, fields=list(_PARAMS), mask=values.is_null())
 
 
@@ -424,12 +483,23 @@ def parse_segment(texts: pa.StringArray, seg: Segment) -> list[pa.Table]:
                 pending.append((rows[~table], ts_kind))
         elif table.num_rows == len(rows):  # else a line held two objects, or none
             tables, row_lists = parsed.setdefault(read_as, ([], []))
-            tables.append(table)
+            tables.append(_offset_groups(table, sum(len(r) for r in row_lists)))
             row_lists.append(rows)
     return [
         accept(pa.concat_tables(tables), np.concatenate(row_lists))
         for tables, row_lists in parsed.values()
     ]
+
+
+def _offset_groups(table: pa.Table, offset: int) -> pa.Table:
+    """``_extra_group`` ids moved past those of the parts read before (a part
+    has fewer groups than rows)."""
+    if not offset:
+        return table
+    index = table.schema.get_field_index("_extra_group")
+    groups = np.asarray(table.column(index).to_numpy(), dtype=np.int64)
+    moved = pa.array(np.where(groups >= 0, groups + offset, -1))
+    return table.set_column(index, "_extra_group", moved)
 
 
 #: Failed reads retried per segment. Each costs a read of the lines up to the
@@ -666,6 +736,13 @@ def _blank_as_null(values: pa.Array) -> pa.Array:
     return _choose(~blank, values, pa.nulls(len(values), values.type))
 
 
+def _global_groups(groups: pa.Array, rows: np.ndarray) -> pa.Array:
+    """Group ids of one segment made distinct from any other segment's."""
+    local = np.asarray(groups.to_numpy(zero_copy_only=False), dtype=np.int64)
+    base = int(rows.min()) << 20 if len(rows) else 0
+    return pa.array(np.where(local >= 0, base + local, -1))
+
+
 def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     """The rows of a parsed segment this tier accepts (``OUT_SCHEMA``)."""
     n = table.num_rows
@@ -734,6 +811,7 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
         **{k: v for k, v in out.items() if k != "system_prompt"},
         "status": col["status"],  # int32 once filtered
         "_unknown": pa.array(unknown),
+        "_extra_group": _global_groups(col["_extra_group"], rows),
         "_row": pa.array(rows, pa.int64()),
     }
     keep = pa.array(ok)

@@ -91,6 +91,8 @@ def _with_extra(texts: pa.StringArray, fast: pa.Table, *, check_keys: bool) -> p
     flagged = np.flatnonzero(fast.column("_unknown").to_numpy(zero_copy_only=False))
     extra: list[str | None] = [None] * fast.num_rows
     keep = np.ones(fast.num_rows, dtype=bool)
+    if len(flagged) and "_extra_group" in fast.column_names:
+        flagged = _extra_by_group(texts, fast, flagged, extra, keep)
     if len(flagged):
         rows = fast.column("_row").to_numpy()
         if check_keys:
@@ -112,6 +114,38 @@ def _with_extra(texts: pa.StringArray, fast: pa.Table, *, check_keys: bool) -> p
             extra[i] = extra_of(obj)
     fast = fast.append_column("extra", pa.array(extra, pa.string()))
     return fast if keep.all() else fast.filter(pa.array(keep))
+
+
+def _extra_by_group(
+    texts: pa.StringArray,
+    fast: pa.Table,
+    flagged: np.ndarray,
+    extra: list[str | None],
+    keep: np.ndarray,
+) -> np.ndarray:
+    """``extra`` of flagged rows that share it for sure (``_arrow._extra_groups``),
+    built once per group from its first row; returns the other flagged rows."""
+    groups = np.asarray(fast.column("_extra_group").to_numpy(), dtype=np.int64)[flagged]
+    grouped = groups >= 0
+    if not grouped.any():
+        return flagged
+    rows = fast.column("_row").to_numpy()
+    members = flagged[grouped]
+    _, first, inverse = np.unique(groups[grouped], return_index=True, return_inverse=True)
+    values: list[str | None] = []
+    parsed: list[bool] = []
+    for i in members[first].tolist():
+        try:
+            values.append(extra_of(orjson.loads(texts[int(rows[i])].as_py())))
+            parsed.append(True)
+        except orjson.JSONDecodeError:
+            values.append(None)
+            parsed.append(False)
+    for i, g in zip(members.tolist(), inverse.reshape(-1).tolist(), strict=True):
+        extra[i] = values[g]
+        keep[i] = parsed[g]
+    rest: np.ndarray = flagged[~grouped]
+    return rest
 
 
 def _slow(block: Block, rows: np.ndarray) -> tuple[pa.Table, list[Reject]]:
