@@ -91,7 +91,7 @@ def _schema(ts_kind: str) -> pa.Schema:
 _SCHEMAS = {kind: _schema(kind) for kind in _TS_TYPES}
 
 #: Columns of an accepted segment, in order (``EVENT_SCHEMA`` less ``extra``,
-#: then ``_unknown`` and ``_row``).
+#: then ``_unknown``, ``_extra_group`` and ``_row``).
 OUT_SCHEMA = pa.schema(
     [
         pa.field("ts", TS),
