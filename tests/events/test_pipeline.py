@@ -79,3 +79,18 @@ def test_resolved_ips_match_direct_lookups_across_blocks() -> None:
     for ips in blocks:
         unique = pa.array(ips, pa.string())
         assert cache.resolve(unique).equals(enricher.resolve(unique))
+
+
+def test_tier_plan_backs_off_and_tries_again() -> None:
+    from distillguard.events._candidates import TierPlan
+
+    plan = TierPlan()
+    assert plan.use_arrow()
+    plan.record(100, 10)  # took few rows: skip one block
+    assert [plan.use_arrow() for _ in range(2)] == [False, True]
+    plan.record(100, 0)  # again: skip two
+    assert [plan.use_arrow() for _ in range(3)] == [False, False, True]
+    plan.record(100, 90)  # pays again: no skipping
+    assert plan.use_arrow()
+    plan.record(100, 0)
+    assert [plan.use_arrow() for _ in range(2)] == [False, True]

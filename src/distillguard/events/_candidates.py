@@ -38,12 +38,44 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
 
 
-def candidates(block: Block, *, tiers: int = 3) -> tuple[pa.Table, list[Reject]]:
+class TierPlan:
+    """Whether the Arrow tier is worth trying on the next block of a run.
+
+    On input with many bad lines it takes few rows (its reader reports one
+    failure per read), and trying it only adds to the DuckDB tier's work.
+    After a block where it took less than half the rows it is skipped for one
+    block, then two, four, ... (at most ``MAX_SKIP``), and tried again."""
+
+    MAX_SKIP = 16
+
+    def __init__(self) -> None:
+        self._skip = 0
+        self._penalty = 1
+
+    def use_arrow(self) -> bool:
+        if self._skip > 0:
+            self._skip -= 1
+            return False
+        return True
+
+    def record(self, rows: int, taken: int) -> None:
+        """The Arrow tier took ``taken`` of ``rows`` rows."""
+        if rows and 2 * taken < rows:
+            self._skip = self._penalty
+            self._penalty = min(2 * self._penalty, self.MAX_SKIP)
+        else:
+            self._penalty = 1
+
+
+def candidates(
+    block: Block, *, tiers: int = 3, plan: TierPlan | None = None
+) -> tuple[pa.Table, list[Reject]]:
     """Valid records of the block (``CANDIDATE_SCHEMA``, in block order) and the
     rejects found on the way. IP addresses are not yet checked.
 
     ``tiers`` (for tests): 3 uses every tier, 2 skips the Arrow tier, 1 uses
-    the reference path alone."""
+    the reference path alone. ``plan`` carries across the blocks of a run
+    whether the Arrow tier pays."""
     texts = block.texts
     if texts.type != pa.string():
         texts = texts.cast(pa.string())
@@ -53,7 +85,11 @@ def candidates(block: Block, *, tiers: int = 3) -> tuple[pa.Table, list[Reject]]
         if tiers < tier or not len(rest):
             continue
         if tier == 3:
+            if plan is not None and not plan.use_arrow():
+                continue
             fast = _arrow_tier(texts, rest)
+            if plan is not None:
+                plan.record(len(rest), fast.num_rows if fast is not None else 0)
         else:
             fast = fast_rows(texts.take(pa.array(rest)), pa.array(rest))
         if fast is None or not fast.num_rows:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard._exceptions import IngestError
-from distillguard.events._candidates import Reject, candidates
+from distillguard.events._candidates import Reject, TierPlan, candidates
 from distillguard.events._dedup import SeenIds
 from distillguard.events._fields import Reason
 from distillguard.events._formats import open_source
@@ -119,9 +119,10 @@ class EventReader:
             yield (name, *run.finish(block, table, rejects))
 
     def _validated(self) -> Iterator[tuple[str, Block, pa.Table, list[Reject]]]:
+        plan = TierPlan()
         for source in self._sources:
             for block in prefetch(source.blocks(self._batch_rows)):
-                yield (source.name, block, *candidates(block))
+                yield (source.name, block, *candidates(block, plan=plan))
 
     def read_all(self) -> pa.Table:
         """Every batch as one table."""
