@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -46,8 +45,6 @@ EVENT_KEY_FAMILIES: tuple[str, ...] = (
     "params",
     "apikey",
 )
-#: Families filled once from the account side table.
-ACCOUNT_KEY_FAMILIES: tuple[str, ...] = ("payment", "email", "signup", "entity")
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS acct (
@@ -287,10 +284,6 @@ class DetectionState:
         )
 
 
-def hours(seconds: np.ndarray) -> np.ndarray:
-    return seconds / 3600.0
-
-
 def iso(ts: float | None) -> str | None:
     """Epoch seconds to an RFC 3339 UTC string."""
     if ts is None:
@@ -368,7 +361,7 @@ ON CONFLICT DO UPDATE SET
 """
 
 # The keys of each event, one row per (event, family).
-_EVENT_KEYS_SQL = """
+_EVENT_KEYS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _step_keys AS
 SELECT account_id, t, family, key FROM (
     SELECT account_id, t,
@@ -393,18 +386,17 @@ SELECT account_id, t, family, key FROM (
         api_key_id AS apikey
     FROM _sig
 ) UNPIVOT (key FOR family IN (
-    prompt, cluster, wrapper, ip, net, asn, client, model, area, hour, ehour, params, apikey
+    {", ".join(EVENT_KEY_FAMILIES)}
 ))
 """
 
 # Derived per-account features. Rates are per active hour so that a short
 # burst and a long campaign compare fairly.
-FEATURES_SQL = """
+FEATURES_SQL = f"""
 CREATE OR REPLACE VIEW features AS
 WITH dist AS (
     PIVOT (SELECT account_id, family, d FROM acct_distinct)
-    ON family IN ('prompt', 'cluster', 'wrapper', 'ip', 'net', 'asn', 'client', 'model',
-                  'area', 'hour', 'ehour', 'params', 'apikey')
+    ON family IN ({", ".join(f"'{f}'" for f in EVENT_KEY_FAMILIES)})
     USING sum(d) GROUP BY account_id
 )
 SELECT
