@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from distillguard.engine.state import DetectionContext
 
 
+#: Account-level findings weaker than this are not reported.
+MIN_REPORTED = 0.3
+
+
+def reported(score: np.ndarray) -> np.ndarray:
+    """Indices of the rows whose score is worth a finding."""
+    return np.flatnonzero(score >= MIN_REPORTED)
+
+
 def column(table: pa.Table, name: str) -> np.ndarray:
     """A numeric column as float64 with nulls as NaN."""
     col = pc.cast(table.column(name), pa.float64())

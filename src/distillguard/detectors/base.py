@@ -59,3 +59,16 @@ class Detector(ABC):
     @abstractmethod
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         """Return findings for the state in ``ctx``."""
+
+    def finding(
+        self,
+        accounts: tuple[str, ...],
+        score: float,
+        reason: str,
+        evidence: Mapping[str, Any] | None = None,
+        link: str | None = None,
+    ) -> Finding:
+        """A finding of this detector, its score rounded for stable reports."""
+        return Finding(
+            self.name, self.family, accounts, round(float(score), 4), reason, evidence or {}, link
+        )

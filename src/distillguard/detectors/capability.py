@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import squash
+from distillguard.detectors._util import reported, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -58,14 +58,12 @@ class CapabilityConcentrationDetector(Detector):
             * squash(totals, self.min_requests, self.min_requests / 4)
         )
         out = []
-        for i in np.flatnonzero(score >= 0.3):
+        for i in reported(score):
             top = int(np.argmax(p[i]))
             out.append(
-                Finding(
-                    self.name,
-                    self.family,
+                self.finding(
                     (accounts[i],),
-                    round(float(score[i]), 4),
+                    score[i],
                     f"{p[i, top]:.0%} of prompts are {areas[top]} (population: {pop[top]:.0%}); "
                     f"{h_share[i]:.0%} maths/code/reasoning",
                     {

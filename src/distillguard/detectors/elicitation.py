@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import column, squash
+from distillguard.detectors._util import column, reported, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -41,13 +41,11 @@ class ReasoningElicitationDetector(Detector):
         score = s * squash(n, self.min_requests, self.min_requests / 4)
         ids = f.column("account_id").to_pylist()
         out = []
-        for i in np.flatnonzero(score >= 0.3):
+        for i in reported(score):
             out.append(
-                Finding(
-                    self.name,
-                    self.family,
+                self.finding(
                     (ids[i],),
-                    round(float(score[i]), 4),
+                    score[i],
                     f"{share[i]:.0%} of {int(n[i])} prompts ask for written-out reasoning "
                     f"({strong[i]:.0%} forcefully); reasoning tokens are {reas[i]:.0%} of output",
                     {

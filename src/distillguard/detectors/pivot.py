@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import column, squash
+from distillguard.detectors._util import column, reported, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -36,14 +36,12 @@ class ModelPivotDetector(Detector):
         score = squash(share - base, 0.3, 0.07) * squash(n, self.min_requests, 8.0)
         ids = f.column("account_id").to_pylist()
         return [
-            Finding(
-                self.name,
-                self.family,
+            self.finding(
                 (ids[i],),
-                round(float(score[i]), 4),
+                score[i],
                 f"{share[i]:.0%} of traffic went to a newly released model within 24 h "
                 f"(population: {base:.0%})",
                 {"new_model_share": float(share[i]), "population_share": base},
             )
-            for i in np.flatnonzero(score >= 0.3)
+            for i in reported(score)
         ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import column, squash
+from distillguard.detectors._util import column, reported, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class AutomationTimingDetector(Detector):
         score = score * squash(n, self.min_requests, self.min_requests / 4)
         ids = f.column("account_id").to_pylist()
         out = []
-        for i in np.flatnonzero(score >= 0.3):
+        for i in reported(score):
             cues = []
             if s_cv[i] >= 0.5:
                 cues.append(f"inter-arrival CV {cv[i]:.2f} (people are bursty, CV > 1)")
@@ -54,11 +54,9 @@ class AutomationTimingDetector(Detector):
                 cues.append(f"active in {int(hours[i])} of 24 hours of the day")
             reason = "machine-like timing: " + ("; ".join(cues) or "several weak cues")
             out.append(
-                Finding(
-                    self.name,
-                    self.family,
+                self.finding(
                     (ids[i],),
-                    round(float(score[i]), 4),
+                    score[i],
                     reason,
                     {
                         "dt_cv": float(cv[i]),

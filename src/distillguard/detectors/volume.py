@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import column, ratio_text, robust_z, squash
+from distillguard.detectors._util import column, ratio_text, reported, robust_z, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -41,13 +41,11 @@ class VolumeDetector(Detector):
         med_n = float(np.median(n[active])) if active.any() else 0.0
         ids = f.column("account_id").to_pylist()
         out = []
-        for i in np.flatnonzero(score >= 0.3):
+        for i in reported(score):
             out.append(
-                Finding(
-                    self.name,
-                    self.family,
+                self.finding(
                     (ids[i],),
-                    round(float(score[i]), 4),
+                    score[i],
                     f"{int(n[i])} requests, {rate[i]:.0f} per active hour "
                     f"({ratio_text(rate[i], med_rate)} the population median)",
                     {
