@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from distillguard.detectors.base import Detector
 from distillguard.engine.detect import Detection, detect
 from distillguard.engine.state import DetectionState
 from distillguard.events import IngestSummary, read_accounts, read_events
@@ -51,6 +52,7 @@ def replay(
     detect_every_s: float | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
+    detectors: Sequence[Detector] | None = None,
 ) -> ReplayResult:
     """Replay ``paths`` in steps of ``step_s`` seconds of event time. Detection
     runs after every step unless ``detect_every_s`` spaces it out (the state
@@ -105,7 +107,7 @@ def replay(
             stale = False
             next_detect = step_end + every - 1e-6
             t0 = time.perf_counter()
-            detection = detect(state, profile)
+            detection = detect(state, profile, detectors)
             timings["detect"] += time.perf_counter() - t0
             for acc, action in detection.actions.items():
                 if action.enforced and acc not in first_action:
@@ -113,7 +115,7 @@ def replay(
                 if action.rank >= 1 and acc not in first_review:
                     first_review[acc] = step_end
     if detection is None or stale:
-        detection = detect(state, profile)
+        detection = detect(state, profile, detectors)
     detected = {
         c.campaign_id: min((first_action[a] for a in c.accounts if a in first_action), default=None)
         for c in detection.scores.campaigns

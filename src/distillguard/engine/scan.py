@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from distillguard.detectors.base import Detector
 from distillguard.engine.detect import Detection, detect
 from distillguard.engine.state import DetectionState
 from distillguard.events import IngestSummary, read_accounts, read_events
@@ -37,6 +38,7 @@ def scan(
     fmt: str | None = None,
     progress: Progress | None = None,
     database: str | Path | None = None,
+    detectors: Sequence[Detector] | None = None,
 ) -> ScanResult:
     """Ingest ``paths``, compute signals batch by batch, merge them into the
     detection state in one step, and run detection once."""
@@ -81,6 +83,6 @@ def scan(
     timings["state"] = time.perf_counter() - t0
     if progress:
         progress("detect", done)
-    detection = detect(state, profile)
+    detection = detect(state, profile, detectors)
     timings.update(detection.timings)
     return ScanResult(detection, reader.summary, reader.rejects, account_rejects, state, timings)
