@@ -1,0 +1,118 @@
+"""Keeps the gateway's decision matcher fresh, and knows how fresh it is.
+
+Decisions come from a remote decision service (the ``{new, deleted}`` stream,
+pulled by :class:`~distillguard.decisions.DecisionStreamClient`), from a
+decision database in the same process, or only from what the embedding program
+applies itself. A background thread pulls every ``poll_interval_s``; when no
+pull has succeeded for ``max_staleness_s`` the source is *stale*, and the
+gateway fails open (serves on the last decisions it had) or closed (refuses
+with 503) as configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from distillguard.decisions import DecisionMatcher, DecisionStreamClient
+from distillguard.gateway.config import DecisionSourceConfig
+
+log = logging.getLogger(__name__)
+
+Puller = Callable[[DecisionMatcher], int]
+
+
+class DecisionSource:
+    """``start()`` the background pulls; ``fresh`` tells whether they succeed."""
+
+    def __init__(
+        self,
+        matcher: DecisionMatcher,
+        config: DecisionSourceConfig,
+        pull: Puller | None = None,
+    ) -> None:
+        self.matcher = matcher
+        self.config = config
+        self._pull = pull or _puller(config)
+        self.last_ok: float | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether decisions come from somewhere that can fail."""
+        return self._pull is not None
+
+    @property
+    def fresh(self) -> bool:
+        if self._pull is None:
+            return True
+        last = self.last_ok
+        return last is not None and time.monotonic() - last <= self.config.max_staleness_s
+
+    def pull_once(self) -> bool:
+        """One pull (and purge of expired decisions); False when it failed."""
+        if self._pull is None:
+            self.matcher.purge()
+            return True
+        try:
+            self._pull(self.matcher)
+        except Exception as exc:  # any failure of the source only makes it stale
+            if self.last_error != str(exc):
+                log.warning("decision source: %s", exc)
+            self.last_error = str(exc)
+            return False
+        self.matcher.purge()
+        self.last_ok = time.monotonic()
+        self.last_error = None
+        return True
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.pull_once()
+        self._thread = threading.Thread(target=self._run, name="decision-source", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.config.poll_interval_s):
+            self.pull_once()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+def _puller(config: DecisionSourceConfig) -> Puller | None:
+    if config.url:
+        client = DecisionStreamClient(config.url, config.token or "")
+        return client.pull
+    if config.database:
+        return _database_puller(config.database, config.enforcer)
+    return None
+
+
+def _database_puller(url: str, enforcer: str) -> Puller:
+    """Pull from a decision database in this process: a snapshot first, then
+    the changes since the last pull."""
+    from distillguard.decisions.store import DecisionStore
+
+    store = DecisionStore(url)
+    started = False
+
+    def pull(matcher: DecisionMatcher) -> int:
+        nonlocal started
+        delta = store.stream(enforcer, startup=not started)
+        if not started:
+            matcher.replace(delta.new)
+        else:
+            matcher.apply(delta.new, delta.deleted)
+        started = True
+        return len(delta.new) + len(delta.deleted)
+
+    return pull
