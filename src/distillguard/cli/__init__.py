@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from distillguard._exceptions import ConfigError, DistillGuardError
 from distillguard.cli import render
+from distillguard.cli.gateway import app as gateway_app
 
 app = typer.Typer(
     name="distillguard",
@@ -256,6 +257,7 @@ def _mount_simulate() -> None:
 
 
 _mount_simulate()
+app.add_typer(gateway_app, name="gateway")
 
 
 def main() -> None:

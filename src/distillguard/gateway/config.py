@@ -54,7 +54,6 @@ class DecisionSourceConfig(_Strict):
     url: str | None = None
     token: str | None = None
     database: str | None = None
-    enforcer: str = "gateway"
     poll_interval_s: float = Field(default=2.0, gt=0)
     max_staleness_s: float = Field(default=30.0, gt=0)
     fail_open: bool = True

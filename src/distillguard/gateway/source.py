@@ -93,26 +93,30 @@ def _puller(config: DecisionSourceConfig) -> Puller | None:
         client = DecisionStreamClient(config.url, config.token or "")
         return client.pull
     if config.database:
-        return _database_puller(config.database, config.enforcer)
+        return _database_puller(config.database)
     return None
 
 
-def _database_puller(url: str, enforcer: str) -> Puller:
-    """Pull from a decision database in this process: a snapshot first, then
-    the changes since the last pull."""
-    from distillguard.decisions.store import DecisionStore
+def _database_puller(url: str) -> Puller:
+    """Pull from a decision database directly: a snapshot first, then the changes
+    since the cursor of the previous pull (kept here, so that every gateway
+    process gets every change). The store is opened on the first pull, so an
+    unreachable database makes the source stale instead of failing start-up."""
+    from distillguard.decisions.store import Cursor, DecisionStore
 
-    store = DecisionStore(url)
-    started = False
+    store: DecisionStore | None = None
+    cursor: Cursor | None = None
 
     def pull(matcher: DecisionMatcher) -> int:
-        nonlocal started
-        delta = store.stream(enforcer, startup=not started)
-        if not started:
+        nonlocal store, cursor
+        if store is None:
+            store = DecisionStore(url)
+        delta = store.changes(cursor)
+        if cursor is None:
             matcher.replace(delta.new)
         else:
             matcher.apply(delta.new, delta.deleted)
-        started = True
+        cursor = delta.cursor
         return len(delta.new) + len(delta.deleted)
 
     return pull
