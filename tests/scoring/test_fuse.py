@@ -51,3 +51,64 @@ def test_tight_but_harmless_group_scores_low() -> None:
     result = score(findings, usage)
     assert all(c.score < 0.6 for c in result.campaigns)
     assert all(a.score < 0.6 for a in result.accounts.values())
+
+
+def _swarm() -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:
+    """An operation of 12 accounts tied by one wrapper and one network, each
+    harvesting on its own."""
+    members = tuple(f"m{i}" for i in range(12))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, members, 0.45, "net:1"),
+        _f("shared_wrapper", Family.CONTENT, members, 0.8, "wrapper:1"),
+    ]
+    findings += [_f("reasoning_elicitation", Family.CONTENT, (m,), 0.9) for m in members]
+    usage = {a: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for a in members}
+    usage |= {f"b{i}": Usage(10, 0.0, 1.0, 0, 2, 0, 100) for i in range(30)}
+    # Two unrelated groups (offices behind one NAT each) give the graph the
+    # structure real traffic has.
+    for g in range(2):
+        office = tuple(f"b{i}" for i in range(g * 12, g * 12 + 12))
+        findings.append(_f("account_linking", Family.INFRASTRUCTURE, office, 0.45, f"net:o{g}"))
+    return members, findings, usage
+
+
+def test_ties_through_two_families_make_a_firm_member() -> None:
+    """x shares uncommon prompts with two members and a network with two
+    others: two families of ties to the operation."""
+    members, findings, usage = _swarm()
+    findings += [
+        _f("prompt_reuse", Family.CONTENT, ("x", "m0"), 0.8, "reuse:x|m0"),
+        _f("prompt_reuse", Family.CONTENT, ("x", "m1"), 0.8, "reuse:x|m1"),
+        _f("account_linking", Family.INFRASTRUCTURE, ("x", "m2", "m3"), 0.45, "net:2"),
+    ]
+    usage["x"] = Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000)
+    result = score(findings, usage)
+    x = result.accounts["x"]
+    assert x.campaign_id is not None
+    assert x.firm
+
+
+def test_one_family_of_ties_is_not_membership() -> None:
+    """y shares uncommon prompts with three members, nothing else."""
+    members, findings, usage = _swarm()
+    findings += [
+        _f("prompt_reuse", Family.CONTENT, ("y", m), 0.8, f"reuse:y|{m}") for m in members[:3]
+    ]
+    usage["y"] = Usage(50, 0.0, 1.0, 10, 20, 100, 500)
+    result = score(findings, usage)
+    assert not result.accounts["y"].firm
+    assert all(result.accounts[m].firm for m in members)
+
+
+def test_ties_among_one_owners_accounts_do_not_count() -> None:
+    """An organisation's own accounts share payment and prompts by nature."""
+    org = tuple(f"o{i}" for i in range(4))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, org, 0.9, "payment:1"),
+        _f("shared_wrapper", Family.CONTENT, org, 0.8, "wrapper:1"),
+    ]
+    findings += [_f("reasoning_elicitation", Family.CONTENT, (a,), 0.9) for a in org]
+    usage = {a: Usage(3000, 0.0, 1.0, 2800, 2900, 5000, 1000, owner="Org Ltd") for a in org}
+    usage |= {f"b{i}": Usage(10, 0.0, 1.0, 0, 2, 0, 100) for i in range(30)}
+    result = score(findings, usage)
+    assert not any(result.accounts[a].firm for a in org)

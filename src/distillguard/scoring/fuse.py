@@ -382,17 +382,13 @@ def _same_owner(a: str, group: set[str], usage: Mapping[str, Usage]) -> set[str]
 
 def _firm_families(partners: dict[Family, set[str]], need: int) -> set[Family]:
     """Families through which an account is tied to at least ``need`` fellow
-    members that it is also tied to through another family. Being tied to
-    one member by content and to another by network is two coincidences, not
-    one operation; and a legitimate organisation's own two accounts, firmly
-    tied to each other, are not thereby tied to an operation around them."""
-    out: set[Family] = set()
-    fams = list(partners)
-    for i, f in enumerate(fams):
-        for g in fams[i + 1 :]:
-            if len(partners[f] & partners[g]) >= need:
-                out |= {f, g}
-    return out
+    members, when there are two or more of them. One family of ties can be a
+    coincidence (a shared residential /24, a popular dataset); ties through
+    two independent families to several members of one community are how an
+    operation's accounts look. A legitimate organisation's own accounts,
+    tied to each other by nature, are left out of ``partners`` upstream."""
+    wide = {f for f, p in partners.items() if len(p) >= need}
+    return wide if len(wide) >= 2 else set()
 
 
 def _attachment(acc: AccountScore, c: Campaign) -> float:
