@@ -75,7 +75,7 @@ def _swarm() -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:
 def test_ties_through_two_families_make_a_firm_member() -> None:
     """x shares uncommon prompts with two members and a network with two
     others: two families of ties to the operation."""
-    members, findings, usage = _swarm()
+    _, findings, usage = _swarm()
     findings += [
         _f("prompt_reuse", Family.CONTENT, ("x", "m0"), 0.8, "reuse:x|m0"),
         _f("prompt_reuse", Family.CONTENT, ("x", "m1"), 0.8, "reuse:x|m1"),
