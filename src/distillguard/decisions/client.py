@@ -56,6 +56,12 @@ class DecisionStreamClient:
         """Make the next pull a start-up snapshot again."""
         self._cursor = None
 
+    def __enter__(self) -> DecisionStreamClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
