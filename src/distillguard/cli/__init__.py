@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from distillguard._exceptions import ConfigError, DistillGuardError
 from distillguard.cli import render
+from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.gateway import app as gateway_app
 
 app = typer.Typer(
@@ -258,6 +259,7 @@ def _mount_simulate() -> None:
 
 _mount_simulate()
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(decisions_app, name="decisions")
 
 
 def main() -> None:
