@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 
-import httpx
+import aiohttp
 import orjson
 
 from distillguard.decisions import (
@@ -27,7 +27,6 @@ from distillguard.decisions import (
 )
 from distillguard.gateway import errors
 from distillguard.gateway._asgi import (
-    Headers,
     Receive,
     Scope,
     Send,
@@ -47,15 +46,13 @@ from distillguard.gateway.source import DecisionSource
 from distillguard.gateway.spool import SpoolWriter
 from distillguard.gateway.sse import StreamRelay
 from distillguard.gateway.traffic import ENDPOINTS, Exchange, conversation, max_tokens, parse_usage
+from distillguard.gateway.upstream import Upstream, UpstreamError, response_headers
 
 log = logging.getLogger(__name__)
 
 _HOP = frozenset(
     b"host connection keep-alive proxy-authenticate proxy-authorization te trailer "
     b"transfer-encoding upgrade content-length authorization accept-encoding".split()
-)
-_RESP_HOP = frozenset(
-    b"connection keep-alive transfer-encoding content-length content-encoding date server".split()
 )
 
 
@@ -72,7 +69,6 @@ class Gateway:
         source: DecisionSource | None = None,
         limiter: AccountLimiter | None = None,
         spool: SpoolWriter | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
         self.keys = (
@@ -91,13 +87,18 @@ class Gateway:
             )
         self.spool = spool
         self.metrics = GatewayMetrics()
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self.upstream = Upstream(
+            config.upstream,
+            connections=config.upstream_connections,
+            timeout_s=config.upstream_timeout_s,
+        )
         self._account_header = (
             config.account_header.lower().encode() if config.account_header else None
         )
-        self._upstream = config.upstream.rstrip("/")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._skip_headers = _HOP | (
+            {self._account_header} if self._account_header else frozenset()
+        )
         rl = config.ratelimit
         self._default_limit = (
             ThrottleParams(
@@ -109,18 +110,6 @@ class Gateway:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(
-                max_connections=self.config.upstream_connections,
-                max_keepalive_connections=self.config.upstream_connections,
-            )
-            timeout = httpx.Timeout(self.config.upstream_timeout_s, connect=5.0)
-            self._client = httpx.AsyncClient(
-                transport=self._transport, limits=limits, timeout=timeout
-            )
-        return self._client
-
     def startup(self) -> None:
         self.source.start()
 
@@ -128,9 +117,7 @@ class Gateway:
         self.source.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.upstream.close()
         await self.limiter.close()
         if self.spool is not None:
             self.spool.close()
@@ -232,15 +219,17 @@ class Gateway:
             await self._error(send, errors.invalid_key())
             return
         try:
-            resp = await self.client().get(
-                self._upstream + "/v1/models", headers=self._upstream_headers(scope)
+            resp = await self.upstream.request(
+                "GET", "/v1/models", None, self._upstream_headers(scope)
             )
-        except httpx.HTTPError as exc:
+            content = await resp.read()
+        except UpstreamError as exc:
             await self._error(
                 send, errors.bad_gateway(f"upstream unreachable: {type(exc).__name__}")
             )
             return
-        await respond(send, resp.status_code, resp.content, _response_headers(resp))
+        resp.release()
+        await respond(send, resp.status, content, response_headers(resp))
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> None:
         t0 = time.perf_counter()
@@ -363,40 +352,35 @@ class Gateway:
                 }
                 body = orjson.dumps(req)
                 hide_usage = True
-        client = self.client()
-        request = client.build_request(
-            "POST",
-            self._upstream + scope["path"],
-            content=body,
-            headers=self._upstream_headers(scope),
-        )
         t_up = time.perf_counter()
         try:
-            resp = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            resp = await self.upstream.request(
+                "POST", scope["path"], body, self._upstream_headers(scope)
+            )
+        except UpstreamError as exc:
             await self._refuse(
                 send, ex, errors.bad_gateway(f"upstream unreachable: {type(exc).__name__}")
             )
             return
         t_headers = time.perf_counter()
         self.metrics.upstream_seconds.labels(ex.endpoint).observe(t_headers - t_up)
-        ex.status = resp.status_code
+        ex.status = resp.status
         try:
-            if stream and resp.headers.get("content-type", "").startswith("text/event-stream"):
+            if stream and resp.content_type == "text/event-stream":
                 await self._relay(send, ex, resp, degrade, hide_usage, t_up - t0, t_headers)
             else:
                 await self._answer(send, ex, resp, degrade, t_up - t0)
-        except httpx.HTTPError as exc:  # the upstream broke off mid-answer
+        except UpstreamError as exc:  # the upstream broke off mid-answer
             log.warning("upstream error during the answer: %s", exc)
         finally:
-            await resp.aclose()
+            resp.release()
 
     async def _answer(
-        self, send: Send, ex: Exchange, resp: httpx.Response, degrade: bool, before: float
+        self, send: Send, ex: Exchange, resp: aiohttp.ClientResponse, degrade: bool, before: float
     ) -> None:
-        content = await resp.aread()
+        content = await resp.read()
         t_body = time.perf_counter()
-        if resp.status_code == 200:
+        if resp.status == 200:
             try:
                 data = orjson.loads(content)
             except orjson.JSONDecodeError:
@@ -406,24 +390,24 @@ class Gateway:
                 if degrade:
                     strip_response(ex.endpoint, data)
                     content = orjson.dumps(data)
-        await respond(send, resp.status_code, content, _response_headers(resp))
+        await respond(send, resp.status, content, response_headers(resp))
         self.metrics.added_seconds.observe(before + time.perf_counter() - t_body)
 
     async def _relay(
         self,
         send: Send,
         ex: Exchange,
-        resp: httpx.Response,
+        resp: aiohttp.ClientResponse,
         degrade: bool,
         hide_usage: bool,
         before: float,
         t_headers: float,
     ) -> None:
         relay = StreamRelay(ex.endpoint, degrade=degrade, hide_usage=hide_usage)
-        await start(send, resp.status_code, _response_headers(resp))
+        await start(send, resp.status, response_headers(resp))
         self.metrics.added_seconds.observe(before + time.perf_counter() - t_headers)
         try:
-            async for chunk in resp.aiter_raw():
+            async for chunk in resp.content.iter_any():
                 out = relay.feed(chunk)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
@@ -432,15 +416,17 @@ class Gateway:
             ex.usage = parse_usage(relay.usage)
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
-    def _upstream_headers(self, scope: Scope) -> Headers:
-        skip = _HOP | ({self._account_header} if self._account_header else frozenset())
-        out = [(k, v) for k, v in scope["headers"] if k not in skip]
-        out.append((b"accept-encoding", b"identity"))
+    def _upstream_headers(self, scope: Scope) -> list[tuple[str, str]]:
+        skip = self._skip_headers
+        out = [
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in skip
+        ]
+        out.append(("accept-encoding", "identity"))
         if self.config.upstream_api_key:
-            out.append((b"authorization", b"Bearer " + self.config.upstream_api_key.encode()))
+            out.append(("authorization", "Bearer " + self.config.upstream_api_key))
         client = scope.get("client")
         if client:
-            out.append((b"x-forwarded-for", str(client[0]).encode()))
+            out.append(("x-forwarded-for", str(client[0])))
         return out
 
     async def _refuse(self, send: Send, ex: Exchange, err: errors.ApiError) -> None:
@@ -470,7 +456,3 @@ class Gateway:
             log.error("traffic spool write failed: %s", exc)
             return
         self.metrics.spooled.inc()
-
-
-def _response_headers(resp: httpx.Response) -> Headers:
-    return [(k, v) for k, v in resp.headers.raw if k.lower() not in _RESP_HOP]

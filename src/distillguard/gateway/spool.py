@@ -149,11 +149,17 @@ class SpoolWriter:
             self.flush()
 
     def flush(self) -> None:
-        """fsync what was written so far."""
+        """fsync what was written so far. The disk flush runs on a duplicate of
+        the descriptor, outside the lock: appends never wait for the disk."""
         with self._lock:
-            if self._dirty and not self._closed.is_set():
-                os.fsync(self._fd)
-                self._dirty = False
+            if not self._dirty or self._closed.is_set():
+                return
+            fd = os.dup(self._fd)
+            self._dirty = False
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         with self._lock:
