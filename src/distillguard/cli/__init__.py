@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from distillguard._exceptions import ConfigError, DistillGuardError
 from distillguard.cli import render
 from distillguard.cli.decisions import app as decisions_app
+from distillguard.cli.exchange import app as exchange_app
 from distillguard.cli.gateway import app as gateway_app
 
 app = typer.Typer(
@@ -260,6 +261,7 @@ def _mount_simulate() -> None:
 _mount_simulate()
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(decisions_app, name="decisions")
+app.add_typer(exchange_app, name="exchange")
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distillguard._exceptions import ProfileError
-from distillguard._types import Action
+from distillguard._types import Action, Family
 from distillguard.scoring.fuse import AccountScore, Campaign
 
 
@@ -62,9 +62,19 @@ class Profile(_Strict):
         ):
             return Action.ALLOW
         for rule in self.rules:
-            if _holds(rule, acc, campaign):
+            if _holds(rule, acc, campaign) and (not rule.action.enforced or _enforceable(acc)):
                 return rule.action
         return Action.ALLOW
+
+
+def _enforceable(acc: AccountScore) -> bool:
+    """Imported evidence (family EXCHANGE) never enforces on its own, whatever
+    the profile: it needs evidence of this provider's own, or corroboration
+    by independent peers (``corroborated`` in the finding's evidence)."""
+    imported = [f for f in acc.findings if f.family is Family.EXCHANGE]
+    if not imported or acc.families - {Family.EXCHANGE}:
+        return True
+    return any(f.evidence.get("corroborated") is True for f in imported)
 
 
 def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
