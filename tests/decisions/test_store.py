@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from distillguard.decisions import Decision, StoreError, ThrottleParams
 from distillguard.decisions.store import Cursor, DecisionStore
@@ -161,3 +163,34 @@ def test_cursor_encoding() -> None:
     for bad in ("", "x.1", "1", "1.-2"):
         with pytest.raises(ValueError, match="cursor"):
             Cursor.decode(bad)
+
+
+def test_stream_queries_use_indexes_not_table_scans(tmp_path: Path) -> None:
+    """Each query of a pull is a range scan of one index, so that millions of
+    long-expired rows cost nothing (benchmarks/bench_check.py times it)."""
+    store = DecisionStore(f"sqlite:///{tmp_path / 'plan.db'}")
+    store.add([dec(f"old{i}", until=T0 - timedelta(days=1)) for i in range(50)])
+    store.add(dec("live"))
+    first = store.changes(None, T0)
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "dg_decisions" in statement:
+            seen.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    store.add(dec("new"))
+    store.delete(store.list(now=T0)[0].id)
+    store.changes(first.cursor, T0 + timedelta(days=1))
+    store.changes(None, T0)
+    event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(seen) >= 4
+    with store.engine.connect() as conn:
+        for statement, params in seen:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()  # type: ignore[arg-type]
+            details = " ".join(str(row[-1]) for row in plan)
+            assert "USING INDEX" in details and "SCAN dg_decisions" not in details, (
+                statement,
+                details,
+            )
+    store.close()

@@ -212,7 +212,11 @@ class CheckHandler:
             await _respond(send, 503, [(b"retry-after", b"1")], _NOT_READY)
             self.metrics.requests.labels("check", "503").inc()
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:
+            name, value = k.decode("latin-1"), v.decode("latin-1")
+            # Repeated headers (two X-Forwarded-For lines) read as one list.
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         client = scope.get("client")
         ctx = self.context(headers, client[0] if client else None)
         over_limit = self.settings.over_limit_status

@@ -221,7 +221,7 @@ class DecisionMatcher:
             for scope, key in probes:
                 if key is not None and (bucket := idx.keyed[scope].get(key)) is not None:
                     found.extend(bucket)
-            if ip is not None and len(idx.tree):
+            if ip is not None:  # (len() of a PyTricia walks the whole tree)
                 prefix = idx.tree.get_key(ip)
                 while prefix is not None:
                     found.extend(idx.tree[prefix])

@@ -419,9 +419,14 @@ class DecisionStore:
         self, conn: Connection, after: int, head: int, now: datetime
     ) -> builtins.list[Decision]:
         c = decisions_t.c
-        q = select(decisions_t).where(
-            c.expires > now, self._alive_at(head), c.seq > after, c.seq <= head
-        )
+        if after == 0:
+            # A snapshot: scan the expiry index from now on. ``seq + 0`` keeps a
+            # planner off the seq index, which would walk every expired row.
+            q = select(decisions_t).where(c.expires > now, self._alive_at(head), c.seq + 0 <= head)
+        else:
+            q = select(decisions_t).where(
+                c.seq > after, c.seq <= head, c.expires > now, self._alive_at(head)
+            )
         return [_row_to_decision(r) for r in conn.execute(q)]
 
     def _gone(
