@@ -48,6 +48,12 @@ class TaxiiClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> TaxiiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         try:
             r = self._http.get(self.api_root + path, params=params)
@@ -111,7 +117,8 @@ def pull_peer(
         if not peer.url or not peer.collection:
             raise PeerError(f"peer {peer.name!r} has no url or collection to poll")
         root = peer.url.rstrip("/") + "/" + peer.api_root.strip("/") + "/"
-        client = TaxiiClient(root, username=peer.username, password=peer.password())
+        with TaxiiClient(root, username=peer.username, password=peer.password()) as own:
+            return pull_peer(store, peer, own, limit=limit)
     after = store.checkpoint(peer.name)
     objects: list[JSON] = []
     last = after

@@ -104,7 +104,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
             raise TaxiiError(406, "not acceptable", f"use Accept: {MEDIA_TYPE}")
         return u
 
-    User = Annotated[UserConfig, Depends(user)]
+    auth = Depends(user)
 
     def info(cid: str, u: UserConfig) -> dict[str, Any]:
         name = collections.get(cid)
@@ -129,7 +129,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return collections[cid]
 
     @app.get("/taxii2/")
-    def discovery(request: Request, u: User) -> Response:
+    def discovery(request: Request, u: UserConfig = auth) -> Response:
         base = str(request.base_url)
         return _json(
             {
@@ -141,7 +141,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         )
 
     @app.get(f"/{root}/")
-    def api_root(u: User) -> Response:
+    def api_root(u: UserConfig = auth) -> Response:
         return _json(
             {
                 "title": f"{cfg.provider} exchange",
@@ -151,7 +151,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         )
 
     @app.get(f"/{root}/collections/")
-    def list_collections(u: User) -> Response:
+    def list_collections(u: UserConfig = auth) -> Response:
         visible = []
         for cid in collections:
             try:
@@ -161,7 +161,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return _json({"collections": visible} if visible else {})
 
     @app.get(f"/{root}/collections/{{cid}}/")
-    def get_collection(cid: str, u: User) -> Response:
+    def get_collection(cid: str, u: UserConfig = auth) -> Response:
         return _json(info(cid, u))
 
     def _page(
@@ -193,7 +193,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
     def get_objects(
         request: Request,
         cid: str,
-        u: User,
+        u: UserConfig = auth,
         added_after: str | None = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         next: str | None = None,
@@ -210,7 +210,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
     def manifest(
         request: Request,
         cid: str,
-        u: User,
+        u: UserConfig = auth,
         added_after: str | None = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         next: str | None = None,
@@ -233,7 +233,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return _json(body, headers=headers)
 
     @app.get(f"/{root}/collections/{{cid}}/objects/{{oid}}/")
-    def get_object(request: Request, cid: str, oid: str, u: User) -> Response:
+    def get_object(request: Request, cid: str, oid: str, u: UserConfig = auth) -> Response:
         name = readable(cid, u)
         page = store.page(
             name, ids=[oid], versions=request.query_params.get("match[version]") or "last"
@@ -243,7 +243,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return _json({"more": False, "objects": page.objects})
 
     @app.get(f"/{root}/collections/{{cid}}/objects/{{oid}}/versions/")
-    def versions(cid: str, oid: str, u: User) -> Response:
+    def versions(cid: str, oid: str, u: UserConfig = auth) -> Response:
         rows = store.versions(readable(cid, u), oid)
         if not rows:
             raise TaxiiError(404, "no such object", oid)
@@ -254,7 +254,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return _json({"more": False, "versions": [v for v, _ in rows]}, headers=headers)
 
     @app.post(f"/{root}/collections/{{cid}}/objects/")
-    async def add_objects(request: Request, cid: str, u: User) -> Response:
+    async def add_objects(request: Request, cid: str, u: UserConfig = auth) -> Response:
         if not info(cid, u)["can_write"]:
             raise TaxiiError(403, "no write access to this collection")
         if "application/taxii+json" not in request.headers.get("content-type", ""):
@@ -291,7 +291,7 @@ def create_app(store: ExchangeStore, cfg: ExchangeConfig) -> FastAPI:
         return _json(status, 202)
 
     @app.get(f"/{root}/status/{{sid}}/")
-    def get_status(sid: str, u: User) -> Response:
+    def get_status(sid: str, u: UserConfig = auth) -> Response:
         if sid not in statuses:
             raise TaxiiError(404, "no such status", sid)
         return _json(statuses[sid])
