@@ -173,9 +173,27 @@ def bench_http(decisions: list[Decision], pool: int, args: argparse.Namespace, t
         for line in metrics.splitlines():
             if line.startswith("distillguard_check_verdicts_total"):
                 print("   ", line)
+        print(f"http: server-side check latency (histogram): {server_latency(metrics)}")
     finally:
         server.terminate()
         server.wait(30)
+
+
+def server_latency(metrics: str) -> str:
+    """Share of checks answered within each bound, and the bound that holds p99."""
+    buckets: list[tuple[float, float]] = []
+    for line in metrics.splitlines():
+        if line.startswith("distillguard_check_latency_seconds_bucket"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return "no checks"
+    p99 = next(le for le, n in buckets if n >= 0.99 * total)
+    within = ", ".join(
+        f"{n / total:.2%} <= {le * 1000:g} ms" for le, n in buckets if le in (0.001, 0.002)
+    )
+    return f"p99 <= {p99 * 1000:g} ms; {within}"
 
 
 def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -256,7 +274,7 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=200_000, help="in-process checks to time")
     ap.add_argument("--duration", type=int, default=10, help="seconds of HTTP load")
     ap.add_argument("--connections", type=int, default=64, help="for throughput")
-    ap.add_argument("--latency-connections", type=int, default=4, help="for latency")
+    ap.add_argument("--latency-connections", type=int, default=1, help="for latency")
     ap.add_argument("--expired", type=int, default=1_000_000)
     ap.add_argument("--pg", help="also measure the stream on this PostgreSQL URL")
     ap.add_argument("--skip", nargs="*", default=[], choices=["matcher", "http", "stream"])
