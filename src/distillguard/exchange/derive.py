@@ -70,6 +70,24 @@ def derive(
     return Derived(campaigns, indicators)
 
 
+def describe_accounts(
+    state: DetectionState,
+    keys: KeyRing,
+    local_id: str,
+    accounts: Sequence[str],
+    confidence: int,
+    options: DeriveOptions | None = None,
+    now: datetime | None = None,
+) -> Derived:
+    """Campaign description and indicators for a group of accounts an
+    analyst confirmed as one operation (``derive`` does this for detected
+    campaigns)."""
+    opt = options or DeriveOptions()
+    now = now or datetime.fromtimestamp(state.now, UTC)
+    intel = _describe(state, local_id, accounts, confidence)
+    return Derived([intel], _indicators(state, keys, intel, accounts, opt, now))
+
+
 def _members(state: DetectionState, accounts: Sequence[str]) -> None:
     state.con.register("_xm", pa.table({"account_id": pa.array(list(accounts), pa.string())}))
 
@@ -216,4 +234,4 @@ def _hex(values: np.ndarray) -> list[str]:
     return sorted(f"{int(v):016x}" for v in values)
 
 
-__all__ = ["DeriveOptions", "Derived", "derive"]
+__all__ = ["DeriveOptions", "Derived", "derive", "describe_accounts"]

@@ -37,8 +37,11 @@ from distillguard.detectors.base import Finding
 
 #: How far one family of evidence can push an account's own score.
 SINGLE_FAMILY_CAP = 0.6
-#: Families whose links count as coordination inside a campaign.
-LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR)
+#: Families whose links count as coordination inside a campaign. Imported
+#: links (accounts matching one campaign a peer shared) count too, but never
+#: alone: firm membership needs a second family, and enforcement evidence of
+#: this provider's own (``profile._enforceable``).
+LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR, Family.EXCHANGE)
 #: Links at least this strong can tie an account firmly to a campaign.
 FIRM_LINK = 0.4
 #: Fellow members a firm tie needs (or all of them, in a smaller campaign).
