@@ -112,3 +112,26 @@ def test_ties_among_one_owners_accounts_do_not_count() -> None:
     usage |= {f"b{i}": Usage(10, 0.0, 1.0, 0, 2, 0, 100) for i in range(30)}
     result = score(findings, usage)
     assert not any(result.accounts[a].firm for a in org)
+
+
+def test_a_weak_link_seconds_a_firm_one_only_when_it_is_the_campaigns_own() -> None:
+    """A template the whole operation uses is weak evidence alone (score 0.3),
+    but it seconds firm network ties; a weak link mostly to outsiders (a
+    synchronised start shared with a crowd) does not."""
+    members = tuple(f"m{i}" for i in range(12))
+    crowd = tuple(f"c{i}" for i in range(40))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, members, 0.6, "signup:1"),
+        _f("shared_wrapper", Family.CONTENT, members[:8], 0.3, "wrapper:1"),
+        _f("synchronised_activity", Family.BEHAVIOUR, members[8:] + crowd, 0.35, "start:1"),
+    ]
+    findings += [_f("reasoning_elicitation", Family.CONTENT, (m,), 0.9) for m in members]
+    usage = {a: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for a in members}
+    usage |= {a: Usage(10, 0.0, 1.0, 0, 2, 0, 100) for a in crowd}
+    for g in range(2):
+        office = tuple(f"b{i}" for i in range(g * 12, g * 12 + 12))
+        usage |= {a: Usage(10, 0.0, 1.0, 0, 2, 0, 100) for a in office}
+        findings.append(_f("account_linking", Family.INFRASTRUCTURE, office, 0.45, f"net:o{g}"))
+    result = score(findings, usage)
+    assert all(result.accounts[m].firm for m in members[:8])
+    assert not any(result.accounts[m].firm for m in members[8:])

@@ -44,6 +44,10 @@ SINGLE_FAMILY_CAP = 0.6
 LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR, Family.EXCHANGE)
 #: Links at least this strong can tie an account firmly to a campaign.
 FIRM_LINK = 0.4
+#: Links at least this strong can second a firm tie from another family, when
+#: at least ``SECOND_INSIDE`` of the accounts they link are in the campaign.
+SECOND_LINK = 0.2
+SECOND_INSIDE = 0.5
 #: Fellow members a firm tie needs (or all of them, in a smaller campaign).
 FIRM_PARTNERS = 2
 #: A family counts as present in a campaign above this member coverage.
@@ -230,6 +234,7 @@ def _campaign(
     member_best: dict[Family, dict[str, float]] = defaultdict(dict)
     by_detector: dict[str, list[Finding]] = defaultdict(list)
     partners: dict[str, dict[Family, set[str]]] = defaultdict(lambda: defaultdict(set))
+    seconds: dict[str, dict[Family, set[str]]] = defaultdict(lambda: defaultdict(set))
     for f in links:
         inside = members.intersection(f.accounts)
         if len(inside) < 2:
@@ -237,12 +242,18 @@ def _campaign(
         best = member_best[f.family]
         for a in inside:
             best[a] = max(best.get(a, 0.0), f.score)
-        if f.score >= FIRM_LINK:
+        firm = f.score >= FIRM_LINK
+        second = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
+        if firm or second:
             for a in inside:
-                partners[a][f.family] |= inside - _same_owner(a, inside, usage)
+                tied = inside - _same_owner(a, inside, usage)
+                if second:
+                    seconds[a][f.family] |= tied
+                if firm:
+                    partners[a][f.family] |= tied
         by_detector[f.detector].append(f)
     need = min(FIRM_PARTNERS, len(accs) - 1)
-    member_families = {a: _firm_families(p, need) for a, p in partners.items()}
+    member_families = {a: _firm_families(p, seconds[a], need) for a, p in partners.items()}
     # Per family: the mean over members of the strongest link tying each one
     # to another member (0 for members it does not tie).
     families: dict[Family, float] = {
@@ -383,15 +394,26 @@ def _same_owner(a: str, group: set[str], usage: Mapping[str, Usage]) -> set[str]
     return {b for b in group if usage[b].owner == owner}
 
 
-def _firm_families(partners: dict[Family, set[str]], need: int) -> set[Family]:
-    """Families through which an account is tied to at least ``need`` fellow
-    members, when there are two or more of them. One family of ties can be a
-    coincidence (a shared residential /24, a popular dataset); ties through
-    two independent families to several members of one community are how an
-    operation's accounts look. A legitimate organisation's own accounts,
-    tied to each other by nature, are left out of ``partners`` upstream."""
-    wide = {f for f, p in partners.items() if len(p) >= need}
-    return wide if len(wide) >= 2 else set()
+def _firm_families(
+    firm: dict[Family, set[str]], second: dict[Family, set[str]], need: int
+) -> set[Family]:
+    """The families that tie an account to its campaign, when there are two:
+    one through firm links to at least ``need`` fellow members, another
+    through links at least as strong as ``SECOND_LINK`` to ``need`` members.
+    One family of ties can be a coincidence (a shared residential /24, a
+    popular dataset); two independent families tying an account to several
+    members of one community are how an operation's accounts look, even when
+    one of them is weak (a template shared by the whole operation is weak
+    evidence on its own), as long as the weak link is the campaign's own:
+    most of the accounts it links are members. A legitimate organisation's own accounts, tied to
+    each other by nature, are left out of both upstream."""
+    strong = {f for f, p in firm.items() if len(p) >= need}
+    weak = {f for f in firm.keys() | second.keys() if len(firm[f] | second[f]) >= need}
+    for f in strong:
+        other = weak - {f}
+        if other:
+            return {f} | other
+    return set()
 
 
 def _attachment(acc: AccountScore, c: Campaign) -> float:
