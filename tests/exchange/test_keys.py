@@ -46,3 +46,15 @@ def test_bad_keyring_is_a_config_error(tmp_path: Path) -> None:
     path.write_text('{"keys": [{"key_id": "k", "secret": "c2hvcnQ=", "created": "2026-01-01"}]}')
     with pytest.raises(ConfigError, match="shorter"):
         KeyRing.load(path)
+
+
+def test_u64_digests_are_aes_cmac(keys: KeyRing) -> None:
+    from cryptography.hazmat.primitives import cmac
+    from cryptography.hazmat.primitives.ciphers import algorithms
+
+    h = keys.active.hasher(Kind.WRAPPER)
+    values = np.array([0, 7, 2**64 - 1], dtype=np.uint64)
+    for v, d in zip(values.tolist(), h.u64(values).tolist(), strict=True):
+        mac = cmac.CMAC(algorithms.AES(h._aes))
+        mac.update(int(v).to_bytes(8, "little") + h._tag)
+        assert int.from_bytes(mac.finalize()[:8], "little") == d

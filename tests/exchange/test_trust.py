@@ -111,3 +111,12 @@ def test_expired_indicators_are_purged(keys: KeyRing, pub_a: Publisher) -> None:
     store = _store_with(keys, pub_a)
     assert store.purge_expired((NOW + timedelta(days=31)).timestamp()) == 6
     assert store.query("SELECT count(*) FROM indicator_value")[0][0] == 0
+
+
+def test_imported_evidence_is_never_harvest() -> None:
+    from distillguard.scoring.fuse import _local_score
+
+    own = Finding("volume", Family.BEHAVIOUR, ("acct",), 0.5, "heavy")
+    acc = _acc({Family.EXCHANGE}, [_exchange(False), own])
+    assert _local_score(acc) == _local_score(_acc(set(), [own]))
+    assert _local_score(_acc({Family.EXCHANGE}, [_exchange(True)])) == 0.0

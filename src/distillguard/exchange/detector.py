@@ -46,6 +46,15 @@ STRENGTH: dict[Kind, float] = {
 }
 #: Accounts matching one peer campaign at least this strongly are tied together.
 GROUP_MIN = 0.5
+#: The most that matching prompts alone can weigh. Honest customers send the
+#: same public problems an operation harvests (benchmarks, homework, viral
+#: prompts): the same content says little about who sends it.
+CONTENT_ONLY_CAP = 0.35
+#: Kinds that identify the operator rather than what it asks or which client
+#: library it uses. Only these tie accounts into the peer's campaign: content
+#: and common clients are shared with honest customers, and local detectors
+#: see the content already (counting it twice would make one fact two).
+ACTOR_KINDS = frozenset({Kind.PAYMENT, Kind.EMAIL_DOMAIN, Kind.CIDR})
 #: Share of an account's requests at which a traffic match counts in full.
 FULL_COVERAGE = 0.5
 
@@ -216,7 +225,7 @@ class ExchangeDetector(Detector):
             f = self._finding(account, kinds, max(int(total.get(account) or 0), 1))
             if f is not None:
                 out.append(f)
-                if f.score >= GROUP_MIN:
+                if f.score >= GROUP_MIN and ACTOR_KINDS & set(kinds):
                     for c in set().union(*(m.campaigns for m in kinds.values())):
                         groups[c].append((account, f.score))
         return out + self._groups(groups)
@@ -248,6 +257,8 @@ class ExchangeDetector(Detector):
             coverage = min(1.0, m.requests / n / FULL_COVERAGE) if traffic else 1.0
             scores[kind] = STRENGTH[kind] * m.support * coverage
         score = 1.0 - float(np.prod([1.0 - s for s in scores.values()]))
+        if set(kinds) <= {Kind.PROMPT_BAND}:
+            score = min(score, CONTENT_ONLY_CAP)
         if score < MIN_REPORTED:
             return None
         strong = [k for k, s in scores.items() if s >= MIN_REPORTED / 2]
@@ -281,7 +292,7 @@ def _band_sets(view: TrustView) -> dict[str, tuple[np.ndarray, dict[int, ValueSu
         if key_id:
             by_key[key_id][int(v, 16)] = s
     return {
-        k: (np.unique(np.fromiter(d, dtype=np.uint64, count=len(d))), d) for k, d in by_key.items()
+        k: (np.sort(np.fromiter(d, dtype=np.uint64, count=len(d))), d) for k, d in by_key.items()
     }
 
 

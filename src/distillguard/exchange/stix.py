@@ -195,17 +195,21 @@ class Mapper:
         return obj
 
     def indicates(self, indicator_id: str, campaign_id: str, created: datetime) -> JSON:
-        rel = stix2.Relationship(
-            id=self._id("relationship", indicator_id, "indicates", campaign_id),
-            created=ts(created),
-            modified=ts(created),
-            created_by_ref=self.publisher.identity,
-            relationship_type="indicates",
-            source_ref=indicator_id,
-            target_ref=campaign_id,
-            object_marking_refs=[TLP_IDS[self.tlp]],
-        )
-        return _plain(rel)
+        """The ``indicates`` relationship (a plain dict: there is one per
+        indicator, see :meth:`indicator`)."""
+        stamp = ts(created)
+        return {
+            "type": "relationship",
+            "spec_version": "2.1",
+            "id": self._id("relationship", indicator_id, "indicates", campaign_id),
+            "created_by_ref": self.publisher.identity,
+            "created": stamp,
+            "modified": stamp,
+            "relationship_type": "indicates",
+            "source_ref": indicator_id,
+            "target_ref": campaign_id,
+            "object_marking_refs": [TLP_IDS[self.tlp]],
+        }
 
     def sighting(
         self,

@@ -269,7 +269,7 @@ def _campaign(
     # ordinary users has plenty of volume but neither.
     use = [usage[a] for a in accs]
     total = sum(u.requests for u in use)
-    intensity = sum(accounts[a].own_score * usage[a].requests for a in accs) / max(total, 1)
+    intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in accs) / max(total, 1)
     profile = _group_profile(use, population)
     z = (math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25
     volume = 1.0 / (1.0 + math.exp(-z))
@@ -414,6 +414,16 @@ def _firm_families(
         if other:
             return {f} | other
     return set()
+
+
+def _local_score(acc: AccountScore) -> float:
+    """An account's own score from this provider's evidence only: what peers
+    say can tie accounts to an operation, never show that they harvest."""
+    best: dict[Family, float] = defaultdict(float)
+    for f in acc.findings:
+        if f.family is not Family.EXCHANGE:
+            best[f.family] = max(best[f.family], f.score)
+    return fuse_families(best.values())
 
 
 def _attachment(acc: AccountScore, c: Campaign) -> float:

@@ -1,0 +1,160 @@
+"""Exchange at scale: export and import of 1,000,000 indicators (seconds,
+peak RSS, each step in a fresh process), and what matching a million
+imported values adds to scan time.
+
+    python benchmarks/bench_exchange.py --indicators 1000000 --events 250000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from _common import dataset, events_file, measured
+from rich.console import Console
+from rich.table import Table
+
+EXPORT = """
+import time, random
+from datetime import UTC, datetime, timedelta
+import orjson
+from distillguard.exchange import CampaignIntel, Indicator, KeyRing, Kind, Mapper, Publisher
+from distillguard.exchange.derive import Derived
+from distillguard.exchange.publish import build_publication
+from distillguard.exchange.stix import bundle, definitions, tlp_marking
+
+n = {n}
+now = datetime.now(UTC)
+keys = KeyRing.generate("k1")
+keys.save({keyring!r})
+pub = Publisher.generate("Provider A")
+pub.save({signing!r})
+rng = random.Random(7)
+kinds = [Kind.PROMPT_BAND] * 6 + [Kind.WRAPPER, Kind.CIDR, Kind.PAYMENT, Kind.JA4]
+def value(kind, i):
+    if kind is Kind.CIDR:
+        return f"10.{{(i >> 16) & 255}}.{{(i >> 8) & 255}}.0/24"
+    if kind is Kind.JA4:
+        return f"t13d1516h2_{{i:012x}}_e5627efa2ab1"
+    return f"{{rng.getrandbits(64):016x}}"
+t0 = time.perf_counter()
+inds = [
+    Indicator(f"cmp_{{i % 500}}", k, (value(k, i),), 80, now, now + timedelta(days=30),
+              "k1" if k.keyed else None, chunk=i)
+    for i, k in ((i, kinds[i % len(kinds)]) for i in range(n))
+]
+camps = [CampaignIntel(f"cmp_{{j}}", "", now - timedelta(days=1), now, 80, 10, 1000) for j in range(500)]
+built = time.perf_counter()
+objs = build_publication(Mapper(pub), Derived(camps, inds), now=now)
+signed = time.perf_counter()
+with open({bundle_path!r}, "wb") as fh:
+    fh.write(orjson.dumps(bundle([*definitions(), tlp_marking(Mapper(pub).tlp), *objs])))
+t1 = time.perf_counter()
+result = {{"seconds": t1 - built, "map_and_sign": signed - built, "write": t1 - signed,
+          "objects": len(objs), "records": built - t0}}
+"""
+
+IMPORT = """
+import time
+import orjson
+from distillguard.exchange import ExchangeStore, Publisher, import_objects, trust_view
+from distillguard.exchange.config import ExchangeConfig, PeerConfig
+from distillguard.exchange.signing import public_key_text
+pub = Publisher.load("Provider A", {signing!r})
+peer = PeerConfig(name="Provider A", public_key=public_key_text(pub.public_key), trust=0.7)
+cfg = ExchangeConfig.model_validate({{"provider": "B", "signing_key": "x", "keyring": "x",
+                                      "peers": [peer.model_dump()]}})
+t0 = time.perf_counter()
+objects = orjson.loads(open({bundle_path!r}, "rb").read())["objects"]
+t1 = time.perf_counter()
+store = ExchangeStore({store!r})
+r = import_objects(store, peer, objects)
+t2 = time.perf_counter()
+view = trust_view(store, cfg)
+t3 = time.perf_counter()
+result = {{"seconds": t2 - t0, "parse": t1 - t0, "verify_and_store": t2 - t1,
+          "trust_view": t3 - t2, "accepted": r.accepted, "rejected": len(r.rejected),
+          "values": len(view.values)}}
+"""
+
+SCAN = """
+import time
+from distillguard.detectors import default_detectors
+from distillguard.engine.scan import scan
+from distillguard.exchange import ExchangeDetector, ExchangeStore, KeyRing, trust_view
+from distillguard.exchange.config import ExchangeConfig, PeerConfig
+extra = []
+if {exchange}:
+    peer = PeerConfig(name="Provider A", public_key="{public}", trust=0.7)
+    cfg = ExchangeConfig.model_validate({{"provider": "B", "signing_key": "x", "keyring": "x",
+                                          "peers": [peer.model_dump()]}})
+    view = trust_view(ExchangeStore({store!r}), cfg)
+    extra = [ExchangeDetector(view, KeyRing.load({keyring!r}))]
+t0 = time.perf_counter()
+r = scan([{events!r}], accounts={accounts!r}, detectors=default_detectors() + extra)
+elapsed = time.perf_counter() - t0
+result = {{"seconds": elapsed, "exchange": r.timings.get("detector:exchange", 0.0)}}
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--indicators", type=int, default=1_000_000)
+    ap.add_argument("--events", type=int, default=250_000)
+    args = ap.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        paths = {
+            "keyring": str(d / "ring.json"),
+            "signing": str(d / "signing.pem"),
+            "bundle_path": str(d / "bundle.json"),
+            "store": str(d / "exchange.db"),
+        }
+        exp = measured(EXPORT.format(n=args.indicators, **paths))
+        console.print(f"export: {exp}")
+        imp = measured(IMPORT.format(**paths))
+        console.print(f"import: {imp}")
+        from distillguard.exchange import Publisher
+        from distillguard.exchange.signing import public_key_text
+
+        public = public_key_text(Publisher.load("Provider A", paths["signing"]).public_key)
+        data = dataset(args.events)
+        common = {
+            "events": str(events_file(data)),
+            "accounts": str(data / "accounts.jsonl"),
+            "public": public,
+            "store": paths["store"],
+            "keyring": paths["keyring"],
+        }
+        off = measured(SCAN.format(exchange=False, **common))
+        on = measured(SCAN.format(exchange=True, **common))
+    table = Table(title=f"exchange: {args.indicators:,} indicators")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("peak RSS MB", justify="right")
+    table.add_row("export (map, sign, write)", f"{exp['seconds']:.1f}", f"{exp['peak_rss_mb']:.0f}")
+    table.add_row(
+        "import (parse, verify, store)", f"{imp['seconds']:.1f}", f"{imp['peak_rss_mb']:.0f}"
+    )
+    table.add_row("trust view of imported values", f"{imp['trust_view']:.1f}", "")
+    table.add_row(
+        f"scan {args.events:,} events", f"{off['seconds']:.1f}", f"{off['peak_rss_mb']:.0f}"
+    )
+    table.add_row(
+        f"scan {args.events:,} events + exchange",
+        f"{on['seconds']:.1f}",
+        f"{on['peak_rss_mb']:.0f}",
+    )
+    console.print(table)
+    overhead = (float(on["seconds"]) - float(off["seconds"])) / float(off["seconds"])
+    console.print(
+        f"matching {imp['values']:,} imported values: exchange detector "
+        f"{float(on['exchange']):.1f} s, {float(on['exchange']) / float(off['seconds']):.1%} of scan "
+        f"time; wall-clock difference {overhead:+.1%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
