@@ -3,6 +3,7 @@ peak RSS, each step in a fresh process), and what matching a million
 imported values adds to scan time.
 
     python benchmarks/bench_exchange.py --indicators 1000000 --events 250000
+    python benchmarks/bench_exchange.py --two-providers 15000 6000
 """
 
 from __future__ import annotations
@@ -39,20 +40,28 @@ def value(kind, i):
         return f"t13d1516h2_{{i:012x}}_e5627efa2ab1"
     return f"{{rng.getrandbits(64):016x}}"
 t0 = time.perf_counter()
-inds = [
-    Indicator(f"cmp_{{i % 500}}", k, (value(k, i),), 80, now, now + timedelta(days=30),
-              "k1" if k.keyed else None, chunk=i)
-    for i, k in ((i, kinds[i % len(kinds)]) for i in range(n))
-]
 camps = [CampaignIntel(f"cmp_{{j}}", "", now - timedelta(days=1), now, 80, 10, 1000) for j in range(500)]
-built = time.perf_counter()
-objs = build_publication(Mapper(pub), Derived(camps, inds), now=now)
-signed = time.perf_counter()
-with open({bundle_path!r}, "wb") as fh:
-    fh.write(orjson.dumps(bundle([*definitions(), tlp_marking(Mapper(pub).tlp), *objs])))
-t1 = time.perf_counter()
-result = {{"seconds": t1 - built, "map_and_sign": signed - built, "write": t1 - signed,
-          "objects": len(objs), "records": built - t0}}
+mapper = Mapper(pub)
+objects = 0
+sign = write = 0.0
+# Publications of {per:,} indicators each, as a provider would publish them.
+for part, start in enumerate(range(0, n, {per})):
+    inds = [
+        Indicator(f"cmp_{{i % 500}}", k, (value(k, i),), 80, now, now + timedelta(days=30),
+                  "k1" if k.keyed else None, chunk=i)
+        for i, k in ((i, kinds[i % len(kinds)]) for i in range(start, min(n, start + {per})))
+    ]
+    t1 = time.perf_counter()
+    objs = build_publication(mapper, Derived(camps if part == 0 else [], inds), now=now)
+    t2 = time.perf_counter()
+    with open(f"{bundle_path}.{{part}}", "wb") as fh:
+        fh.write(orjson.dumps(bundle([*definitions(), tlp_marking(mapper.tlp), *objs])))
+    write += time.perf_counter() - t2
+    sign += t2 - t1
+    objects += len(objs)
+    del objs, inds
+result = {{"seconds": time.perf_counter() - t0, "map_and_sign": sign, "write": write,
+          "objects": objects, "parts": part + 1}}
 """
 
 IMPORT = """
@@ -65,17 +74,23 @@ pub = Publisher.load("Provider A", {signing!r})
 peer = PeerConfig(name="Provider A", public_key=public_key_text(pub.public_key), trust=0.7)
 cfg = ExchangeConfig.model_validate({{"provider": "B", "signing_key": "x", "keyring": "x",
                                       "peers": [peer.model_dump()]}})
-t0 = time.perf_counter()
-objects = orjson.loads(open({bundle_path!r}, "rb").read())["objects"]
-t1 = time.perf_counter()
+import glob
 store = ExchangeStore({store!r})
-r = import_objects(store, peer, objects)
+t0 = time.perf_counter()
+parse = accepted = rejected = 0
+for path in sorted(glob.glob({bundle_path!r} + ".*"), key=lambda p: int(p.rsplit(".", 1)[1])):
+    t1 = time.perf_counter()
+    objects = orjson.loads(open(path, "rb").read())["objects"]
+    parse += time.perf_counter() - t1
+    r = import_objects(store, peer, objects)
+    accepted += r.accepted
+    rejected += len(r.rejected)
+    del objects
 t2 = time.perf_counter()
 view = trust_view(store, cfg)
 t3 = time.perf_counter()
-result = {{"seconds": t2 - t0, "parse": t1 - t0, "verify_and_store": t2 - t1,
-          "trust_view": t3 - t2, "accepted": r.accepted, "rejected": len(r.rejected),
-          "values": len(view.values)}}
+result = {{"seconds": t2 - t0, "parse": parse, "trust_view": t3 - t2, "accepted": accepted,
+          "rejected": rejected, "values": len(view.values)}}
 """
 
 SCAN = """
@@ -98,12 +113,52 @@ result = {{"seconds": elapsed, "exchange": r.timings.get("detector:exchange", 0.
 """
 
 
+def two_providers(console: Console, legit: int, attack: int, poison: int) -> None:
+    """B's leakage, time to detect and harm with the exchange off and on, and
+    with a dishonest peer matching ``poison`` of B's legitimate customers."""
+    from distillguard.exchange.experiment import run
+    from distillguard.exchange.sim import two_providers as simulate
+
+    tp = simulate(n_events=legit, attack_events=attack, days=2.0, seed=5)
+    with tempfile.TemporaryDirectory() as tmp:
+        e = run(tp, Path(tmp), poison=poison, detect_every_s=7200.0)
+    table = Table(title=f"provider B: {legit:,} legitimate + about {attack:,} attack requests")
+    for col in ("exchange", "leakage", "time to detect (h)", "attack enforced", "legit enforced"):
+        table.add_column(col, justify="right")
+    rows = [("off", e.off), ("on", e.on)]
+    if e.poisoned is not None:
+        rows.append((f"on + dishonest peer ({poison} targets)", e.poisoned))
+    for name, o in rows:
+        ttd = "-" if o.time_to_detect_h is None else f"{o.time_to_detect_h:.1f}"
+        table.add_row(
+            name,
+            f"{o.leakage:.1%}",
+            ttd,
+            f"{o.attack_enforced}/{o.attack_accounts}",
+            f"{o.benign_enforced}/{o.benign_accounts}",
+        )
+    console.print(table)
+    if e.poisoned is not None:
+        hit = [a for a in e.poisoned_accounts if e.poisoned.actions[a].enforced]
+        console.print(f"targets of the dishonest peer throttled/degraded/suspended: {len(hit)}")
+    cut = 1 - e.on.leakage / e.off.leakage if e.off.leakage else 0.0
+    console.print(
+        f"B's leakage {cut:.0%} lower with the exchange on ({e.indicators:,} values shared)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--indicators", type=int, default=1_000_000)
     ap.add_argument("--events", type=int, default=250_000)
+    ap.add_argument("--per-publication", type=int, default=100_000)
+    ap.add_argument("--two-providers", type=int, nargs=2, metavar=("LEGIT", "ATTACK"))
+    ap.add_argument("--poison", type=int, default=40)
     args = ap.parse_args()
     console = Console()
+    if args.two_providers:
+        two_providers(console, *args.two_providers, args.poison)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         paths = {
@@ -112,7 +167,7 @@ def main() -> None:
             "bundle_path": str(d / "bundle.json"),
             "store": str(d / "exchange.db"),
         }
-        exp = measured(EXPORT.format(n=args.indicators, **paths))
+        exp = measured(EXPORT.format(n=args.indicators, per=args.per_publication, **paths))
         console.print(f"export: {exp}")
         imp = measured(IMPORT.format(**paths))
         console.print(f"import: {imp}")
