@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from distillguard._exceptions import ConfigError, DistillGuardError
 from distillguard.cli import render
+from distillguard.cli.console import app as console_app
 from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.exchange import app as exchange_app
 from distillguard.cli.gateway import app as gateway_app
@@ -262,6 +263,7 @@ _mount_simulate()
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(console_app, name="console")
 
 
 def main() -> None:
