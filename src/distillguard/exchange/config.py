@@ -58,6 +58,17 @@ class PeerConfig(_Strict):
     username: str | None = None
     password_env: str | None = None
 
+    @field_validator("public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError as exc:
+            raise ValueError("public_key is base64 of an Ed25519 key's 32 raw bytes") from exc
+        if len(raw) != 32:
+            raise ValueError("public_key is base64 of an Ed25519 key's 32 raw bytes")
+        return value
+
     @property
     def identity(self) -> str:
         from distillguard.exchange.signing import identity_id
