@@ -22,6 +22,7 @@ from distillguard.cli.console import app as console_app
 from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.exchange import app as exchange_app
 from distillguard.cli.gateway import app as gateway_app
+from distillguard.cli.serve import serve as serve_cmd
 
 app = typer.Typer(
     name="distillguard",
@@ -213,8 +214,16 @@ def demo(
     corpora: Annotated[
         Path | None, typer.Option("--corpora", help="Full prompt corpora folder.")
     ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Run the live loop: a campaign stopped at the gateway.")
+    ] = False,
 ) -> None:
     """Simulate a small provider's traffic, scan it, and show what was found."""
+    if live:
+        from distillguard.live.demo import live_demo_command
+
+        live_demo_command(console, seed=seed, events=events)
+        return
     from distillguard.engine.evaluate import evaluate, read_labels
     from distillguard.engine.scan import scan as run_scan
     from distillguard.report.html import write_html
@@ -264,6 +273,7 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(console_app, name="console")
+app.command(name="serve")(serve_cmd)
 
 
 def main() -> None:
