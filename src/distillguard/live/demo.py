@@ -285,5 +285,7 @@ def print_timeline(console: Console, tl: Timeline) -> None:
 
 def live_demo_command(console: Console, *, seed: int, events: int | None) -> None:
     """``distillguard demo --live``."""
-    settings = DemoSettings(seed=seed, events=events or DemoSettings.events)
+    settings = DemoSettings(seed=seed)
+    if events is not None:
+        settings = DemoSettings(seed=seed, events=events)
     run_live_demo(console, settings)

@@ -83,11 +83,11 @@ class DecisionPublisher:
         self.release_after = max(release_after, 1)
         self._weaker_runs: dict[str, int] = {}
 
-    def current(self) -> dict[str, Decision]:
+    def current(self, now: datetime | None = None) -> dict[str, Decision]:
         """The live decisions this publisher owns, by account (the strongest one
         if several are live)."""
         out: dict[str, Decision] = {}
-        for d in self.store.list(scope=Scope.ACCOUNT, origin=self.origin):
+        for d in self.store.list(scope=Scope.ACCOUNT, origin=self.origin, now=now):
             if d.simulated != self.simulated:
                 continue
             held = out.get(d.value)
@@ -103,7 +103,7 @@ class DecisionPublisher:
     ) -> PublishResult:
         """Bring the store in line with ``actions``; returns what changed."""
         now = now or utcnow()
-        held = self.current()
+        held = self.current(now)
         result = PublishResult()
         supersede: list[Decision] = []
         for account, action in actions.items():
