@@ -92,6 +92,18 @@ def test_scan_finds_the_operation(files: tuple[Path, Path, set[str]]) -> None:
     assert camp["signals"]
 
 
+def test_scan_in_chunks_gives_the_same_result(files: tuple[Path, Path, set[str]]) -> None:
+    """Merging the state every few batches bounds memory and changes nothing."""
+    ev, acc, _ = files
+    whole = scan([ev], accounts=acc)
+    chunked = scan([ev], accounts=acc, batch_rows=97, merge_rows=200)
+    assert chunked.detection.actions == whole.detection.actions
+    a = {k: v.score for k, v in whole.detection.scores.accounts.items()}
+    b = {k: v.score for k, v in chunked.detection.scores.accounts.items()}
+    assert a == pytest.approx(b)
+    assert chunked.state.events == whole.state.events
+
+
 def test_replay_acts_early_and_reports_when(files: tuple[Path, Path, set[str]]) -> None:
     ev, acc, op = files
     result = replay([ev], accounts=acc, step_s=900)

@@ -135,3 +135,27 @@ def test_a_weak_link_seconds_a_firm_one_only_when_it_is_the_campaigns_own() -> N
     result = score(findings, usage)
     assert all(result.accounts[m].firm for m in members[:8])
     assert not any(result.accounts[m].firm for m in members[8:])
+
+
+def test_the_families_tying_a_member_count_as_its_evidence() -> None:
+    """Three members of an operation share a payment instrument; the
+    operation as a whole is tied by a template. Those three have evidence of
+    two families even though payment covers too few members to count as a
+    family of the whole campaign."""
+    members = tuple(f"m{i}" for i in range(12))
+    findings = [
+        _f("shared_wrapper", Family.CONTENT, members, 0.8, "wrapper:1"),
+        _f("account_linking", Family.INFRASTRUCTURE, members[:3], 0.9, "payment:1"),
+    ]
+    findings += [_f("reasoning_elicitation", Family.CONTENT, (m,), 0.9) for m in members]
+    usage = {a: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for a in members}
+    for g in range(2):
+        office = tuple(f"b{i}" for i in range(g * 12, g * 12 + 12))
+        usage |= {a: Usage(10, 0.0, 1.0, 0, 2, 0, 100) for a in office}
+        findings.append(_f("account_linking", Family.INFRASTRUCTURE, office, 0.45, f"net:o{g}"))
+    result = score(findings, usage)
+    (c,) = [c for c in result.campaigns if "m0" in c.accounts]
+    assert c.families[Family.INFRASTRUCTURE] < 0.3
+    for m in members[:3]:
+        assert result.accounts[m].families >= {Family.CONTENT, Family.INFRASTRUCTURE}
+    assert Family.INFRASTRUCTURE not in result.accounts["m5"].families

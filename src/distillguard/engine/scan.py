@@ -19,6 +19,9 @@ from distillguard.scoring import Profile, load_profile
 #: Called with (stage, events done so far).
 Progress = Callable[[str, int], None]
 
+#: Events held between merges into the detection state (bounds scan memory).
+MERGE_ROWS = 1_000_000
+
 
 @dataclass(slots=True)
 class ScanResult:
@@ -39,23 +42,34 @@ def scan(
     progress: Progress | None = None,
     database: str | Path | None = None,
     detectors: Sequence[Detector] | None = None,
+    merge_rows: int = MERGE_ROWS,
+    batch_rows: int = 65536,
 ) -> ScanResult:
     """Ingest ``paths``, compute signals batch by batch, merge them into the
-    detection state in one step, and run detection once."""
+    detection state every ``merge_rows`` events (the merge is exact whatever
+    the chunking, so this only bounds memory), and run detection once."""
     profile = profile or load_profile()
     con = duckdb.connect(str(database) if database else ":memory:")
     state = DetectionState(con)
-    timings: dict[str, float] = {"ingest": 0.0, "signals": 0.0}
+    timings: dict[str, float] = {"ingest": 0.0, "signals": 0.0, "state": 0.0}
     account_rejects = None
     if accounts is not None:
         t0 = time.perf_counter()
         table, account_rejects = read_accounts(accounts)
         state.load_accounts(table)
         timings["accounts"] = time.perf_counter() - t0
-    reader = read_events(paths, fmt=fmt)
-    con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM (SELECT 1) WHERE false")
-    first = True
+    reader = read_events(paths, fmt=fmt, batch_rows=batch_rows)
+    pending = 0
     done = 0
+
+    def flush() -> None:
+        nonlocal pending
+        t0 = time.perf_counter()
+        state.merge("_sig_all")
+        con.execute("DROP TABLE _sig_all")
+        pending = 0
+        timings["state"] += time.perf_counter() - t0
+
     it = iter(reader)
     while True:
         t0 = time.perf_counter()
@@ -66,21 +80,20 @@ def scan(
         t0 = time.perf_counter()
         sig = state.signals(pa.Table.from_batches([batch]))
         con.register("_batch_sig", sig)
-        if first:
+        if pending == 0:
             con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM _batch_sig")
-            first = False
         else:
             con.execute("INSERT INTO _sig_all SELECT * FROM _batch_sig")
         con.unregister("_batch_sig")
+        pending += batch.num_rows
         timings["signals"] += time.perf_counter() - t0
         done += batch.num_rows
         if progress:
             progress("signals", done)
-    t0 = time.perf_counter()
-    if not first:
-        state.merge("_sig_all")
-    con.execute("DROP TABLE IF EXISTS _sig_all")
-    timings["state"] = time.perf_counter() - t0
+        if pending >= merge_rows:
+            flush()
+    if pending:
+        flush()
     if progress:
         progress("detect", done)
     detection = detect(state, profile, detectors)

@@ -132,7 +132,10 @@ def score(
             inherited = c.score * attach
             acc.campaign_id = c.campaign_id
             acc.campaign_score = c.score
+            # The campaign's families of evidence, and those that tie this
+            # account to it.
             acc.families |= {f for f, cov in c.families.items() if cov >= FAMILY_PRESENT}
+            acc.families |= c.member_families.get(a, set())
             if inherited > acc.score:
                 acc.score = inherited
             acc.reasons.insert(
