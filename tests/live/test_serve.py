@@ -133,6 +133,15 @@ def test_gateway_config_uses_the_local_store_and_spool(tmp_path: Path) -> None:
     assert gateway_config(remote).decisions.database is None
 
 
+def test_serve_config_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "serve.yaml"
+    path.write_text("data_dir: data\nloop:\n  profile: p.yaml\n  interval_s: 2\n")
+    cfg = load_serve_config(path, loop={"interval_s": 1.0, "shadow": None})
+    assert cfg.data_dir == tmp_path / "data"
+    assert cfg.loop.profile == tmp_path / "p.yaml"
+    assert cfg.loop.interval_s == 1.0 and not cfg.loop.shadow
+
+
 def test_serve_config_is_strict(tmp_path: Path) -> None:
     path = tmp_path / "serve.yaml"
     path.write_text("loop:\n  interval_s: 5\n  intervall: 3\n")

@@ -76,6 +76,20 @@ class ServeConfig(_Strict):
         return self.decisions.database or f"sqlite:///{self.data_dir / 'decisions.db'}"
 
 
+def _relative_to(base: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Paths in a config file are relative to the file, not to where it is run."""
+    out = dict(data)
+    if isinstance(out.get("data_dir"), str):
+        out["data_dir"] = str(base / out["data_dir"])
+    for section, keys in (("loop", ("profile", "accounts")), ("decisions", ("policy",))):
+        part = out.get(section)
+        if isinstance(part, dict):
+            out[section] = {
+                k: str(base / v) if k in keys and isinstance(v, str) else v for k, v in part.items()
+            }
+    return out
+
+
 def load_serve_config(path: Path | None = None, **overrides: Any) -> ServeConfig:
     """The configuration in ``path`` with ``overrides`` on top (``None`` values
     are ignored; nested sections are given as dicts)."""
@@ -87,7 +101,7 @@ def load_serve_config(path: Path | None = None, **overrides: Any) -> ServeConfig
             raise ConfigError(f"cannot read serve config {path}: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the serve config must be a mapping")
-        data = loaded or {}
+        data = _relative_to(path.parent, loaded or {})
     for key, value in overrides.items():
         if isinstance(value, dict):
             given = {k: v for k, v in value.items() if v is not None}
