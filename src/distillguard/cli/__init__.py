@@ -6,10 +6,11 @@ Exit codes: 0 success, 2 invalid configuration or usage, 3 unreadable input.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -23,6 +24,9 @@ from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.exchange import app as exchange_app
 from distillguard.cli.gateway import app as gateway_app
 from distillguard.cli.serve import serve as serve_cmd
+
+if TYPE_CHECKING:
+    from distillguard.engine.scan import ScanResult
 
 app = typer.Typer(
     name="distillguard",
@@ -40,6 +44,12 @@ AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Account si
 ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="Policy profile (YAML).")]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="jsonl, parquet, csv or otlp.")]
 LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels CSV to measure quality.")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="duckdb (embedded) or spark (Parquet input, pyspark).")
+]
+MasterOpt = Annotated[
+    str, typer.Option("--spark-master", help="Spark master URL for --engine spark.")
+]
 
 
 @contextmanager
@@ -90,17 +100,19 @@ def scan(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="Write rejected records (JSONL).")
     ] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Scan event files and write the report of every account and campaign."""
-    from distillguard.engine.scan import scan as run_scan
     from distillguard.report.json_report import build_report
     from distillguard.scoring import load_profile
 
     with _errors():
+        run_scan = _scan_engine(engine, spark_master)
         prof = load_profile(profile)
         t0 = time.perf_counter()
         with _progress("scan") as update:
-            result = run_scan(events, accounts=accounts, profile=prof, fmt=fmt, progress=update)  # type: ignore[arg-type]
+            result = run_scan(events, accounts=accounts, profile=prof, fmt=fmt, progress=update)
         elapsed = time.perf_counter() - t0
         report = build_report(result.summary, result.detection)
         _write_json(out, report)
@@ -136,6 +148,8 @@ def replay(
     ] = None,
     fmt: FormatOpt = None,
     labels: LabelsOpt = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: MasterOpt = "local[*]",
 ) -> None:
     """Online backtest: process events in time order, acting as detection would."""
     from distillguard.engine.replay import replay as run_replay
@@ -143,6 +157,7 @@ def replay(
     from distillguard.scoring import load_profile
 
     with _errors():
+        _replay_engine(engine)
         if step <= 0:
             raise ConfigError("--step must be positive")
         prof = load_profile(profile)
@@ -180,6 +195,30 @@ def replay(
             )
             render.print_all(console, render.evaluation_tables(ev, leakage=True))
         console.print(f"Report: {out}  ({result.steps} steps, {elapsed:.1f} s)")
+
+
+def _scan_engine(engine: str, master: str) -> Callable[..., ScanResult]:
+    """The scan function of ``--engine`` (Spark's is imported only when asked for)."""
+    if engine == "duckdb":
+        from distillguard.engine.scan import scan as embedded
+
+        return embedded
+    if engine == "spark":
+        from distillguard.engine.spark import require_pyspark
+        from distillguard.engine.spark import scan as on_spark
+
+        require_pyspark()
+        return partial(on_spark, master=master)
+    raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
+
+
+def _replay_engine(engine: str) -> None:
+    if engine == "spark":
+        raise ConfigError(
+            "replay runs on the embedded engine only; --engine spark is for scan (docs/scaling.md)"
+        )
+    if engine != "duckdb":
+        raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
 
 
 def _print_evaluation(labels: Path, detection: object) -> None:
