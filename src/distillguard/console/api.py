@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,10 @@ from distillguard.decisions.model import DecisionType
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
+
+#: Ids in paths: row ids of the case store (32-bit on every backend).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+DecisionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Analyst = Annotated[Principal, Depends(require("analyst"))]
@@ -74,7 +78,7 @@ def api_campaigns(request: Request, _who: Viewer) -> Any:
 
 
 @router.get("/campaigns/{key}")
-def api_campaign(request: Request, key: int, who: Viewer) -> Any:
+def api_campaign(request: Request, key: RowId, who: Viewer) -> Any:
     found = views.campaign_view(ctx_of(request), key, who)
     if found is None:
         raise HTTPException(404, "no such campaign")
@@ -103,7 +107,9 @@ def api_review(
 
 
 @router.post("/review/{item_id}/approve")
-async def api_approve(request: Request, item_id: int, body: ApproveBody, who: AnalystChange) -> Any:
+async def api_approve(
+    request: Request, item_id: RowId, body: ApproveBody, who: AnalystChange
+) -> Any:
     made = await act(
         ctx_of(request).review.approve,
         item_id,
@@ -115,19 +121,21 @@ async def api_approve(request: Request, item_id: int, body: ApproveBody, who: An
 
 
 @router.post("/review/{item_id}/reject")
-async def api_reject(request: Request, item_id: int, body: ReasonBody, who: AnalystChange) -> Any:
+async def api_reject(request: Request, item_id: RowId, body: ReasonBody, who: AnalystChange) -> Any:
     n = await act(ctx_of(request).review.reject, item_id, who.user, body.reason)
     return {"labelled": n}
 
 
 @router.post("/review/{item_id}/escalate")
-async def api_escalate(request: Request, item_id: int, body: ReasonBody, who: AnalystChange) -> Any:
+async def api_escalate(
+    request: Request, item_id: RowId, body: ReasonBody, who: AnalystChange
+) -> Any:
     await act(ctx_of(request).review.escalate, item_id, who.user, body.reason)
     return {"state": "escalated"}
 
 
 @router.post("/campaigns/{key}/bulk")
-async def api_bulk(request: Request, key: int, body: BulkBody, who: AnalystChange) -> Any:
+async def api_bulk(request: Request, key: RowId, body: BulkBody, who: AnalystChange) -> Any:
     n = await act(
         ctx_of(request).review.bulk,
         key,
@@ -141,7 +149,7 @@ async def api_bulk(request: Request, key: int, body: BulkBody, who: AnalystChang
 
 @router.post("/decisions/{decision_id}/revert")
 async def api_revert(
-    request: Request, decision_id: str, body: ReasonBody, who: AnalystChange
+    request: Request, decision_id: DecisionId, body: ReasonBody, who: AnalystChange
 ) -> Any:
     return await act(ctx_of(request).review.appeal, decision_id, who.user, body.reason)
 
@@ -151,7 +159,7 @@ def api_audit(
     request: Request,
     _who: Analyst,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     actor: str | None = None,
     action: str | None = None,
 ) -> Any:

@@ -65,9 +65,10 @@ class ConsoleContext:
     exchange: ExchangeLink | None
 
 
-def open_context(settings: ConsoleSettings) -> ConsoleContext:
-    """Open the database (creating missing tables) and the services on it."""
-    engine = make_engine(settings.db_url)
+def open_context(settings: ConsoleSettings, engine: Engine | None = None) -> ConsoleContext:
+    """Open the database (creating missing tables) and the services on it;
+    ``engine``, when given, is used instead of ``settings.db_url``."""
+    engine = engine or make_engine(settings.db_url)
     decisions = DecisionStore(engine)
     metadata.create_all(engine)
     exchange = ExchangeLink(settings.exchange_config, engine) if settings.exchange_config else None

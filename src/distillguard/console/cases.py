@@ -163,23 +163,34 @@ class CaseStore:
         )
 
     def _findings(self, conn: Connection, iid: int, findings: list[JSON]) -> int:
-        links: list[JSON] = []
-        for f in findings:
+        if not findings:
+            return 0
+        rows = [
+            {
+                "import_id": iid,
+                "detector": f["detector"],
+                "family": f["family"],
+                "score": float(f["score"]),
+                "reason": f["reason"],
+                "evidence": f.get("evidence", {}),
+                "link": f.get("link"),
+                "n_accounts": int(f.get("n_accounts", len(f["accounts"]))),
+            }
+            for f in findings
+        ]
+        # One round trip per chunk, ids returned in the order of the rows.
+        ids: list[int] = []
+        for i in range(0, len(rows), _CHUNK):
             res = conn.execute(
-                findings_t.insert().values(
-                    import_id=iid,
-                    detector=f["detector"],
-                    family=f["family"],
-                    score=float(f["score"]),
-                    reason=f["reason"],
-                    evidence=f.get("evidence", {}),
-                    link=f.get("link"),
-                    n_accounts=int(f.get("n_accounts", len(f["accounts"]))),
-                )
+                findings_t.insert().returning(findings_t.c.id, sort_by_parameter_order=True),
+                rows[i : i + _CHUNK],
             )
-            assert res.inserted_primary_key is not None
-            fid = int(res.inserted_primary_key[0])
-            links.extend({"finding_id": fid, "account_id": a} for a in dict.fromkeys(f["accounts"]))
+            ids.extend(int(r[0]) for r in res)
+        links = [
+            {"finding_id": fid, "account_id": a}
+            for fid, f in zip(ids, findings, strict=True)
+            for a in dict.fromkeys(f["accounts"])
+        ]
         _insert(conn, finding_accounts_t, links)
         return len(findings)
 

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from distillguard._exceptions import DistillGuardError
 from distillguard.console import export, views
 from distillguard.console._jinja import environment
+from distillguard.console.api import DecisionId, RowId
 from distillguard.console.exchange_view import revocations
 from distillguard.console.review import Forbidden, NotFound, Refused, allowlist_yaml, labels_csv
 from distillguard.console.security import (
@@ -91,14 +92,13 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "login.html.j2", None, next=_safe_next(next), error=None)
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 async def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    await check_csrf(request)
     ctx = ctx_of(request)
     user = await run_in_threadpool(ctx.users.authenticate, username, password)
     if user is None:
@@ -139,7 +139,7 @@ def campaigns(request: Request, who: PageViewer) -> HTMLResponse:
 
 
 @router.get("/campaigns/{key}", response_class=HTMLResponse)
-def campaign(request: Request, key: int, who: PageViewer) -> HTMLResponse:
+def campaign(request: Request, key: RowId, who: PageViewer) -> HTMLResponse:
     c = views.campaign_view(ctx_of(request), key, who)
     if c is None:
         raise HTTPException(404, "no such campaign")
@@ -150,7 +150,7 @@ def campaign(request: Request, key: int, who: PageViewer) -> HTMLResponse:
 
 
 @router.get("/campaigns/{key}/report", response_class=HTMLResponse)
-def campaign_report(request: Request, key: int, who: PageViewer) -> HTMLResponse:
+def campaign_report(request: Request, key: RowId, who: PageViewer) -> HTMLResponse:
     ctx = ctx_of(request)
     c = views.campaign_view(ctx, key, who)
     if c is None:
@@ -206,7 +206,7 @@ def exchange(request: Request, who: PageViewer) -> HTMLResponse:
 def audit_page(
     request: Request,
     who: PageAnalyst,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
@@ -253,7 +253,7 @@ def labels_export(
 @router.post("/review/{item_id}/approve")
 async def approve(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     who: FormAnalyst,
     reason: Reason = "",
     type: Annotated[DecisionKind | None, Form()] = None,
@@ -266,7 +266,9 @@ async def approve(
 
 
 @router.post("/review/{item_id}/reject")
-async def reject(request: Request, item_id: int, who: FormAnalyst, reason: Reason = "") -> Response:
+async def reject(
+    request: Request, item_id: RowId, who: FormAnalyst, reason: Reason = ""
+) -> Response:
     n, error = await attempt(request, ctx_of(request).review.reject, item_id, who.user, reason)
     return back(
         request, "review_queue", error or f"Rejected: {n} account(s) labelled false positive."
@@ -275,7 +277,7 @@ async def reject(request: Request, item_id: int, who: FormAnalyst, reason: Reaso
 
 @router.post("/review/{item_id}/escalate")
 async def escalate(
-    request: Request, item_id: int, who: FormAnalyst, reason: Reason = ""
+    request: Request, item_id: RowId, who: FormAnalyst, reason: Reason = ""
 ) -> Response:
     _, error = await attempt(request, ctx_of(request).review.escalate, item_id, who.user, reason)
     return back(request, "review_queue", error or "Escalated to an admin.")
@@ -284,7 +286,7 @@ async def escalate(
 @router.post("/campaigns/{key}/bulk")
 async def campaign_bulk(
     request: Request,
-    key: int,
+    key: RowId,
     who: FormAnalyst,
     action: Annotated[Literal["approve", "reject"], Form()],
     reason: Reason = "",
@@ -301,7 +303,7 @@ async def campaign_bulk(
 
 @router.post("/decisions/{decision_id}/revert")
 async def revert(
-    request: Request, decision_id: str, who: FormAnalyst, reason: Reason = ""
+    request: Request, decision_id: DecisionId, who: FormAnalyst, reason: Reason = ""
 ) -> Response:
     out, error = await attempt(
         request, ctx_of(request).review.appeal, decision_id, who.user, reason

@@ -111,7 +111,7 @@ findings_t = Table(
     Column("score", Float, nullable=False),
     Column("reason", Text, nullable=False),
     Column("evidence", JSON, nullable=False),
-    Column("link", String(64), nullable=True),
+    Column("link", Text, nullable=True),
     Column("n_accounts", Integer, nullable=False),
 )
 

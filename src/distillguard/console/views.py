@@ -227,7 +227,8 @@ def account_view(ctx: ConsoleContext, account_id: str, who: Principal) -> JSON |
 
 
 def jsonable(value: Any) -> Any:
-    """Datetimes in nested rows as ISO text (for the JSON API)."""
+    """Rows as plain JSON: datetimes as ISO text, and column-name keys (a
+    ``str`` subclass in SQLAlchemy) as plain strings."""
     import orjson
 
-    return orjson.loads(orjson.dumps(value, default=str))
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
