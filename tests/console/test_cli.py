@@ -68,3 +68,25 @@ def test_users_tokens_import_retention(tmp_path: Path, cases_doc: dict[str, Any]
     assert [i["subject"] for i in ctx.cases.reviews(kind="account") if i["subject"] == "a1"]
     assert {e.action for e in ctx.audit.entries()} >= {"user.add", "token.add", "cases.import"}
     ctx.engine.dispose()
+
+
+def test_live_console_shares_the_live_store(tmp_path: Path) -> None:
+    """``distillguard serve --console-port`` mounts the console on the live
+    service's decision store."""
+    from types import SimpleNamespace
+
+    from fastapi.testclient import TestClient
+
+    from distillguard.cli.console import live_console
+    from distillguard.decisions.store import DecisionStore
+
+    url = f"sqlite:///{tmp_path / 'decisions.db'}"
+    store = DecisionStore(url)
+    service = SimpleNamespace(config=SimpleNamespace(decisions_url=url), store=store)
+    extra = live_console(0)
+    app_ = extra.factory(service)
+    assert extra.name == "console"
+    assert app_.state.console.decisions.engine is store.engine
+    with TestClient(app_) as client:
+        assert client.get("/login").status_code == 200
+    store.close()

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -314,3 +314,18 @@ def retention_run(
         f"prompt text before {result.cutoff:%Y-%m-%d %H:%M} UTC dropped: {result.prompts} "
         f"prompts, {result.imports} imports scrubbed"
     )
+
+
+def live_console(port: int, host: str = "127.0.0.1") -> Any:
+    """The console as an extra app of ``distillguard serve``, on the live
+    service's own decision store (so approvals reach its gateway at once)."""
+    from distillguard.console.app import create_console_app, open_context
+    from distillguard.live.service import ExtraApp, LiveService
+
+    def factory(service: LiveService) -> Any:
+        settings = console_settings(
+            service.config.decisions_url, None, 30.0, "analyst,admin", 8.0, False
+        )
+        return create_console_app(settings, context=open_context(settings, service.store.engine))
+
+    return ExtraApp("console", factory, port, host)

@@ -43,6 +43,9 @@ def serve(
         bool | None,
         typer.Option("--shadow/--enforce", help="Write simulated decisions only (shadow mode)."),
     ] = None,
+    console_port: Annotated[
+        int | None, typer.Option("--console-port", help="Serve the analyst console on this port.")
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Run the gateway, the detection loop on its spooled traffic, and the
@@ -69,7 +72,10 @@ def serve(
                 "shadow": shadow,
             },
         )
-        service = LiveService(cfg)
+        from distillguard.cli.console import live_console
+
+        extra = [live_console(console_port)] if console_port else []
+        service = LiveService(cfg, extra_apps=extra)
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
