@@ -73,19 +73,25 @@ def _swarm() -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:
 
 
 def test_ties_through_two_families_make_a_firm_member() -> None:
-    """x shares uncommon prompts with two members and a network with two
-    others: two families of ties to the operation."""
+    """x shares uncommon prompts with m0 and m1 and a network with m1 and m2:
+    two families of ties to the operation, through a common member. x2's
+    ties through the two families go to different members: two coincidences
+    (a popular problem, a shared network) do not make a member."""
     _, findings, usage = _swarm()
     findings += [
         _f("prompt_reuse", Family.CONTENT, ("x", "m0"), 0.8, "reuse:x|m0"),
         _f("prompt_reuse", Family.CONTENT, ("x", "m1"), 0.8, "reuse:x|m1"),
-        _f("account_linking", Family.INFRASTRUCTURE, ("x", "m2", "m3"), 0.45, "net:2"),
+        _f("account_linking", Family.INFRASTRUCTURE, ("x", "m1", "m2"), 0.45, "net:2"),
+        _f("prompt_reuse", Family.CONTENT, ("x2", "m3"), 0.8, "reuse:x2|m3"),
+        _f("prompt_reuse", Family.CONTENT, ("x2", "m4"), 0.8, "reuse:x2|m4"),
+        _f("account_linking", Family.INFRASTRUCTURE, ("x2", "m5", "m6"), 0.45, "net:3"),
     ]
     usage["x"] = Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000)
+    usage["x2"] = Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000)
     result = score(findings, usage)
-    x = result.accounts["x"]
-    assert x.campaign_id is not None
-    assert x.firm
+    x, x2 = result.accounts["x"], result.accounts["x2"]
+    assert x.campaign_id is not None and x.firm
+    assert x2.campaign_id == x.campaign_id and not x2.firm
 
 
 def test_one_family_of_ties_is_not_membership() -> None:

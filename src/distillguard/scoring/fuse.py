@@ -47,7 +47,7 @@ FIRM_LINK = 0.4
 #: Links at least this strong can second a firm tie from another family, when
 #: at least ``SECOND_INSIDE`` of the accounts they link are in the campaign.
 SECOND_LINK = 0.2
-SECOND_INSIDE = 0.5
+SECOND_INSIDE = 2 / 3
 #: Fellow members a firm tie needs (or all of them, in a smaller campaign).
 FIRM_PARTNERS = 2
 #: A family counts as present in a campaign above this member coverage.
@@ -402,20 +402,22 @@ def _firm_families(
 ) -> set[Family]:
     """The families that tie an account to its campaign, when there are two:
     one through firm links to at least ``need`` fellow members, another
-    through links at least as strong as ``SECOND_LINK`` to ``need`` members.
-    One family of ties can be a coincidence (a shared residential /24, a
-    popular dataset); two independent families tying an account to several
-    members of one community are how an operation's accounts look, even when
-    one of them is weak (a template shared by the whole operation is weak
-    evidence on its own), as long as the weak link is the campaign's own:
-    most of the accounts it links are members. A legitimate organisation's own accounts, tied to
-    each other by nature, are left out of both upstream."""
-    strong = {f for f, p in firm.items() if len(p) >= need}
-    weak = {f for f in firm.keys() | second.keys() if len(firm[f] | second[f]) >= need}
+    through links at least as strong as ``SECOND_LINK`` to ``need`` members,
+    and one fellow member at least among both.
+
+    A template shared by the whole operation is weak evidence on its own, but
+    it confirms firm network ties to members who use it too. The common
+    member keeps two coincidences from adding up: a customer who shares a
+    popular problem with one member and a household network with other
+    customers is tied to two different groups, not twice to one. A
+    legitimate organisation's own accounts, tied to each other by nature,
+    are left out of both upstream."""
+    strong = [f for f, p in firm.items() if len(p) >= need]
     for f in strong:
-        other = weak - {f}
-        if other:
-            return {f} | other
+        for g in firm.keys() | second.keys():
+            other = firm.get(g, set()) | second.get(g, set())
+            if g != f and len(other) >= need and firm[f] & other:
+                return {f, g}
     return set()
 
 
