@@ -24,6 +24,7 @@ from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.exchange import app as exchange_app
 from distillguard.cli.gateway import app as gateway_app
 from distillguard.cli.serve import serve as serve_cmd
+from distillguard.cli.worker import worker as worker_cmd
 
 if TYPE_CHECKING:
     from distillguard.engine.scan import ScanResult
@@ -313,6 +314,7 @@ app.add_typer(decisions_app, name="decisions")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(console_app, name="console")
 app.command(name="serve")(serve_cmd)
+app.command(name="worker")(worker_cmd)
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ fresh enough (else fail open or closed), what do decisions say (403 for
 suspend/block), read the body, rate limits (429 with ``Retry-After``; tokens
 reserved up front), forward to the upstream, pass the answer back (streamed
 chunks as they come, reasoning removed when degraded), then settle the token
-reservation, write the traffic event to the spool and count the metrics.
+reservation, hand the traffic event to the sink (spool or JetStream) and
+count the metrics.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from distillguard.gateway.keys import KeyMap, Principal
 from distillguard.gateway.metrics import GatewayMetrics
 from distillguard.gateway.ratelimit import AccountLimiter, LimiterUnavailable, Refused, Reservation
 from distillguard.gateway.reasoning import strip_response
+from distillguard.gateway.sink import TrafficSink, open_sink
 from distillguard.gateway.source import DecisionSource
 from distillguard.gateway.spool import SpoolWriter
 from distillguard.gateway.sse import StreamRelay
@@ -69,6 +71,7 @@ class Gateway:
         source: DecisionSource | None = None,
         limiter: AccountLimiter | None = None,
         spool: SpoolWriter | None = None,
+        sink: TrafficSink | None = None,
     ) -> None:
         self.config = config
         self.keys = (
@@ -87,6 +90,7 @@ class Gateway:
             )
         self.spool = spool
         self.metrics = GatewayMetrics()
+        self.sink = sink if sink is not None else open_sink(config, spool, self.metrics)
         self.upstream = Upstream(
             config.upstream,
             connections=config.upstream_connections,
@@ -110,8 +114,10 @@ class Gateway:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def startup(self) -> None:
+    async def startup(self) -> None:
         self.source.start()
+        if self.sink is not None:
+            await self.sink.start()
 
     async def shutdown(self) -> None:
         self.source.stop()
@@ -119,6 +125,8 @@ class Gateway:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.upstream.close()
         await self.limiter.close()
+        if self.sink is not None:
+            await self.sink.close()
         if self.spool is not None:
             self.spool.close()
 
@@ -133,7 +141,7 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.startup()
+                await self.startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.shutdown()
@@ -448,11 +456,5 @@ class Gateway:
         task.add_done_callback(self._tasks.discard)
 
     def _record(self, ex: Exchange) -> None:
-        if self.spool is None:
-            return
-        try:
-            self.spool.append(ex.event(keep_prompts=self.config.spool.keep_prompts))
-        except OSError as exc:  # a full disk must not take the gateway down with it
-            log.error("traffic spool write failed: %s", exc)
-            return
-        self.metrics.spooled.inc()
+        if self.sink is not None:
+            self.sink.submit(ex.event(keep_prompts=self.config.spool.keep_prompts))

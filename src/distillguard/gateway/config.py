@@ -14,6 +14,9 @@ file, the upstream and the decision source are only opened at start-up).
     spool:
       dir: /var/spool/distillguard
       fsync: interval
+    traffic:                      # where events go: the spool (default) or JetStream
+      sink: jetstream             # with the spool as the fallback when JetStream refuses
+      url: nats://127.0.0.1:4222
 """
 
 from __future__ import annotations
@@ -74,6 +77,22 @@ class SpoolConfig(_Strict):
     keep_responses: bool = False
 
 
+class TrafficConfig(_Strict):
+    """Where the traffic events go. ``spool`` writes them to ``spool.dir``;
+    ``jetstream`` publishes them to a NATS JetStream stream from a bounded
+    in-memory queue, and writes to ``spool.dir`` whatever it cannot publish
+    (queue full, stream full, server down), to publish it later."""
+
+    sink: Literal["spool", "jetstream"] = "spool"
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = Field(default="DG_TRAFFIC", pattern=r"^[A-Za-z0-9_-]+$")
+    subject: str = Field(default="dg.traffic", pattern=r"^[A-Za-z0-9_.-]+$")
+    queue_size: int = Field(default=10_000, gt=0)
+    max_in_flight: int = Field(default=1_000, gt=0)
+    publish_timeout_s: float = Field(default=2.0, gt=0)
+    replay_interval_s: float = Field(default=5.0, gt=0)
+
+
 class GatewayConfig(_Strict):
     upstream: str = "http://127.0.0.1:8001"
     upstream_api_key: str | None = None
@@ -88,11 +107,14 @@ class GatewayConfig(_Strict):
     ratelimit: RateLimitConfig = RateLimitConfig()
     decisions: DecisionSourceConfig = DecisionSourceConfig()
     spool: SpoolConfig = SpoolConfig()
+    traffic: TrafficConfig = TrafficConfig()
 
     @model_validator(mode="after")
     def _auth(self) -> GatewayConfig:
         if self.keys is None and self.account_header is None:
             raise ValueError("give keys (an API key file) or account_header")
+        if self.traffic.sink == "jetstream" and self.spool.dir is None:
+            raise ValueError("traffic.sink jetstream needs spool.dir for its fallback")
         return self
 
 

@@ -51,6 +51,23 @@ class GatewayMetrics:
             "Events written to the traffic spool.",
             registry=r,
         )
+        self.published = Counter(
+            "distillguard_gateway_published_events",
+            "Events the traffic stream (JetStream) acknowledged, replays of the spool included.",
+            registry=r,
+        )
+        self.fallback = Counter(
+            "distillguard_gateway_fallback_events",
+            "Events written to the spool because the traffic stream could not take them, "
+            "by reason (queue_full, refused, timeout, disconnected).",
+            ["reason"],
+            registry=r,
+        )
+        self.sink_queue = Gauge(
+            "distillguard_gateway_sink_queue",
+            "Events waiting in memory to be published to the traffic stream.",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

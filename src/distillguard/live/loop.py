@@ -55,6 +55,7 @@ class CycleStats:
     lines: int = 0
     events: int = 0
     rejected: int = 0
+    skipped: int = 0  # already absorbed (a redelivery), dropped by request id
     ingest_s: float = 0.0
     detect_s: float | None = None
     detection: Detection | None = None
@@ -124,30 +125,52 @@ class DetectionLoop:
             batch = self.reader.read(self.config.max_batch_bytes)
             if not batch.lines and batch.end == start:
                 break
-            parsed = parse_lines(batch.lines, f"spool@{batch.end.segment}")
-            try:
-                self.state.ingest(parsed.events, parsed.rejects, batch.end)
-            except BaseException:
-                self._reopen()
-                raise
+            self.absorb(batch.lines, f"spool@{batch.end.segment}", batch.end, stats)
             self.reader.position = batch.end
-            stats.lines += len(batch.lines)
-            stats.events += parsed.events.num_rows
-            stats.rejected += parsed.summary.rejected
-            self._dirty = self._dirty or parsed.events.num_rows > 0
             if sum(len(line) + 1 for line in batch.lines) < self.config.max_batch_bytes // 2:
                 break  # caught up: what the gateway spools meanwhile is the next cycle's
         stats.ingest_s = time.perf_counter() - t0
         stats.position = self.reader.position
         if self.config.prune_spool:
             self.reader.prune()
+        self.finish_cycle(stats, cycle_start, force_detect=force_detect)
+        return stats
+
+    def absorb(
+        self,
+        lines: Sequence[bytes],
+        source: str,
+        end: Position,
+        stats: CycleStats,
+        *,
+        skip_seen: bool = False,
+    ) -> None:
+        """Validate ``lines`` and merge them into the state with the position
+        ``end``, in one transaction; ``skip_seen`` drops events already
+        absorbed (sources that redeliver). Adds the counts to ``stats``."""
+        parsed = parse_lines(lines, source)
+        try:
+            self.state.ingest(parsed.events, parsed.rejects, end, skip_seen=skip_seen)
+        except BaseException:
+            self._reopen()
+            raise
+        fresh = parsed.events.num_rows - self.state.skipped
+        stats.lines += len(lines)
+        stats.events += fresh
+        stats.rejected += parsed.summary.rejected
+        stats.skipped += self.state.skipped
+        self._dirty = self._dirty or fresh > 0
+
+    def finish_cycle(
+        self, stats: CycleStats, cycle_start: float, *, force_detect: bool = False
+    ) -> None:
+        """Detect and publish if it is time, then tell the listeners."""
         if self._due(force_detect, cycle_start):
             self._last_detect = cycle_start
             self._detect(stats)
         self.cycles += 1
         for listener in self.listeners:
             listener(stats)
-        return stats
 
     def _due(self, force: bool, cycle_start: float) -> bool:
         """Detection runs when forced, or when new events came in and

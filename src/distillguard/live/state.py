@@ -85,6 +85,7 @@ class LiveState:
         self.cache = JournalingPromptCache()
         self.state.prompts = self.cache
         self._batch = 0
+        self.skipped = 0  # events the last ingest dropped as already absorbed
         self.restore_seconds = self._restore()
 
     def _run(self, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
@@ -147,12 +148,21 @@ class LiveState:
 
     # -- one ingest ---------------------------------------------------------------
 
-    def ingest(self, events: pa.Table, rejects: pa.Table, end: Position) -> StepStats:
+    def ingest(
+        self, events: pa.Table, rejects: pa.Table, end: Position, *, skip_seen: bool = False
+    ) -> StepStats:
         """Merge ``events``, keep ``rejects`` and move the position to ``end``,
         all in one transaction. On any failure nothing is kept, and the caller
-        must reopen the state (the in-memory cache may be ahead of the file)."""
+        must reopen the state (the in-memory cache may be ahead of the file).
+
+        With ``skip_seen``, events whose ``request_id`` the ledger already
+        holds are dropped first (a source that redelivers, like JetStream);
+        ``self.skipped`` tells how many."""
         self._run("BEGIN TRANSACTION")
         try:
+            self.skipped = 0
+            if skip_seen:
+                events = self._unseen(events)
             stats = self.state.update(events)
             self._journal_prompts()
             self._ledger(events)
@@ -160,7 +170,10 @@ class LiveState:
                 self.con.register("_rej_in", rejects)
                 self._run("INSERT INTO live_rejects SELECT * FROM _rej_in")
                 self.con.unregister("_rej_in")
-            self._count({"events": events.num_rows, "rejected": rejects.num_rows})
+            counts = {"events": events.num_rows, "rejected": rejects.num_rows}
+            if self.skipped:
+                counts["skipped"] = self.skipped
+            self._count(counts)
             self._run(
                 "INSERT OR REPLACE INTO live_position VALUES (?, ?, ?)",
                 [self.consumer, end.segment, end.offset],
@@ -170,6 +183,26 @@ class LiveState:
             self._run("ROLLBACK")
             raise
         return stats
+
+    def _unseen(self, events: pa.Table) -> pa.Table:
+        """``events`` without those whose request id is in the ledger."""
+        if not events.num_rows:
+            return events
+        self.con.register("_ids_in", events.select(["request_id"]))
+        try:
+            seen = self._run(
+                "SELECT DISTINCT i.request_id FROM _ids_in i"
+                " JOIN live_requests r ON r.request_id = i.request_id"
+            )
+        finally:
+            self.con.unregister("_ids_in")
+        if not seen:
+            return events
+        ids = pa.array([row[0] for row in seen], pa.string())
+        keep = pc.invert(pc.is_in(events.column("request_id"), ids))
+        fresh = events.filter(pc.fill_null(keep, True))
+        self.skipped = events.num_rows - fresh.num_rows
+        return fresh
 
     def _journal_prompts(self) -> None:
         groups = self.cache.take_journal()
