@@ -165,3 +165,18 @@ def test_the_families_tying_a_member_count_as_its_evidence() -> None:
     for m in members[:3]:
         assert result.accounts[m].families >= {Family.CONTENT, Family.INFRASTRUCTURE}
     assert Family.INFRASTRUCTURE not in result.accounts["m5"].families
+
+
+def test_a_loose_member_without_harvesting_of_its_own_inherits_less() -> None:
+    """Two customers tied to an operation by one family only (a shared
+    network): the one that also harvests inherits more of the campaign."""
+    _, findings, usage = _swarm()
+    for x, m in (("quiet", "m0"), ("busy", "m1")):
+        findings.append(_f("account_linking", Family.INFRASTRUCTURE, (x, m, "m2"), 0.45, f"n:{x}"))
+        usage[x] = Usage(40, 0.0, 1.0, 5, 10, 50, 400)
+    findings.append(_f("reasoning_elicitation", Family.CONTENT, ("busy",), 0.7))
+    result = score(findings, usage)
+    quiet, busy = result.accounts["quiet"], result.accounts["busy"]
+    assert quiet.campaign_id == busy.campaign_id == result.accounts["m0"].campaign_id
+    assert not quiet.firm and not busy.firm
+    assert quiet.score < busy.score < result.accounts["m0"].score

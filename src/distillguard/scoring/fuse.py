@@ -50,6 +50,8 @@ SECOND_LINK = 0.2
 SECOND_INSIDE = 2 / 3
 #: Fellow members a firm tie needs (or all of them, in a smaller campaign).
 FIRM_PARTNERS = 2
+#: Own score from which a loosely attached member inherits more of its campaign.
+LOOSE_OWN = 0.3
 #: A family counts as present in a campaign above this member coverage.
 FAMILY_PRESENT = 0.3
 
@@ -432,10 +434,15 @@ def _local_score(acc: AccountScore) -> float:
 
 
 def _attachment(acc: AccountScore, c: Campaign) -> float:
-    """How firmly one account belongs to its campaign. Only links count here:
-    an account's own harvesting evidence says what it does, not whom it works
-    with, so a heavy legitimate user who happens to send the same benchmark
-    as an operation is not pulled into it. Two families of links carry the
-    campaign's score fully; one family carries less."""
+    """How firmly one account belongs to its campaign. Membership rests on
+    links: an account's own harvesting evidence says what it does, not whom
+    it works with, so a heavy legitimate user who happens to send the same
+    benchmark as an operation is not pulled into it. Two families of links
+    carry the campaign's score fully. A looser member carries less of it,
+    and less again when it shows no harvesting of its own: a customer who
+    shares a residential network with a proxy swarm's exits is a lead only
+    if it also behaves like one of them."""
     firm = c.member_families.get(acc.account_id, set())
-    return 1.0 if len(firm) >= 2 else 0.7
+    if len(firm) >= 2:
+        return 1.0
+    return 0.7 if acc.own_score >= LOOSE_OWN else 0.6
