@@ -53,7 +53,8 @@ class GatewayMetrics:
         )
         self.published = Counter(
             "distillguard_gateway_published_events",
-            "Events the traffic stream (JetStream) acknowledged, replays of the spool included.",
+            "Events the traffic stream (JetStream) stored (replays of the spool included, "
+            "repeats it already held excluded).",
             registry=r,
         )
         self.fallback = Counter(

@@ -3,7 +3,7 @@ local spool whenever the stream cannot take them.
 
 ``submit`` only puts the encoded event on a bounded in-memory queue; a
 background task publishes the queue in pipelined batches (``max_in_flight``
-un-acknowledged publishes at most) and waits ``publish_timeout_s`` for the
+unacknowledged publishes at most) and waits ``publish_timeout_s`` for the
 stream's acknowledgements. An event the stream does not acknowledge is
 written to the spool, never dropped:
 
@@ -29,6 +29,8 @@ import contextlib
 import logging
 from typing import Any
 
+import nats.errors
+import nats.js.errors
 import orjson
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -42,6 +44,7 @@ from distillguard.streaming.stream import StreamError, connect
 log = logging.getLogger(__name__)
 
 Item = tuple[str | None, bytes]  # request_id, encoded event
+_DUPLICATE = "duplicate"  # acknowledged, but the stream already had it (a replay)
 
 
 class JetStreamSink(TrafficSink):
@@ -56,6 +59,7 @@ class JetStreamSink(TrafficSink):
         self._js: JetStreamContext | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._retry_at = 0.0  # no new connection attempt before (event loop time)
         self._replay = SpoolReader(spool.folder, "jetstream")
 
     async def start(self) -> None:
@@ -81,7 +85,7 @@ class JetStreamSink(TrafficSink):
             await self._task
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.drain()
+                await self._nc.close()  # every publish was acknowledged or spooled
 
     # -- the background publisher ------------------------------------------------
 
@@ -125,44 +129,48 @@ class JetStreamSink(TrafficSink):
         """The JetStream context, connecting when there is none yet."""
         if self._nc is not None:
             return self._js if self._nc.is_connected else None
+        now = asyncio.get_running_loop().time()
+        if now < self._retry_at:
+            return None
         try:
             self._nc = await connect(self.config.url, max_outstanding_pings=3)
         except StreamError as exc:
             log.warning("traffic stream: %s; events go to the spool", exc)
+            self._retry_at = now + self.config.replay_interval_s
             return None
         self._js = self._nc.jetstream()
         return self._js
 
     async def _publish(self, js: JetStreamContext, batch: list[Item]) -> dict[str, list[Item]]:
-        """Publish ``batch`` pipelined; the items not acknowledged, by reason."""
-        cfg = self.config
-        futures: dict[asyncio.Future[Any], Item] = {}
+        """Publish ``batch`` pipelined (every request in flight at once); the
+        items not acknowledged, by reason. (``publish_async`` of nats-py 2.16
+        loses the stream's refusals, which then look like timeouts.)"""
+        reasons = await asyncio.gather(*(self._publish_one(js, item) for item in batch))
         failed: dict[str, list[Item]] = {}
-        for item in batch:
-            headers = {"Nats-Msg-Id": item[0]} if item[0] else None
-            try:
-                fut = await js.publish_async(
-                    cfg.subject,
-                    item[1],
-                    wait_stall=cfg.publish_timeout_s,
-                    stream=cfg.stream,
-                    headers=headers,
-                )
-            except Exception:  # the connection broke, or too many stalled publishes
-                failed.setdefault("disconnected", []).append(item)
-                continue
-            futures[fut] = item
-        if futures:
-            _, pending = await asyncio.wait(futures, timeout=cfg.publish_timeout_s)
-            for fut, item in futures.items():
-                if fut in pending:
-                    fut.cancel()
-                    failed.setdefault("timeout", []).append(item)
-                elif fut.exception() is not None:
-                    failed.setdefault("refused", []).append(item)
-                else:
-                    self.metrics.published.inc()
+        for item, reason in zip(batch, reasons, strict=True):
+            if reason is None:
+                self.metrics.published.inc()
+            elif reason != _DUPLICATE:
+                failed.setdefault(reason, []).append(item)
         return failed
+
+    async def _publish_one(self, js: JetStreamContext, item: Item) -> str | None:
+        headers = {"Nats-Msg-Id": item[0]} if item[0] else None
+        try:
+            ack = await js.publish(
+                self.config.subject,
+                item[1],
+                timeout=self.config.publish_timeout_s,
+                stream=self.config.stream,
+                headers=headers,
+            )
+        except nats.errors.TimeoutError:
+            return "timeout"
+        except (nats.js.errors.APIError, nats.js.errors.NoStreamResponseError):
+            return "refused"  # the stream is full, or no stream takes the subject
+        except Exception:  # the connection closed, its buffer overflowed
+            return "disconnected"
+        return _DUPLICATE if ack.duplicate else None
 
     def _spill(self, items: list[Item], reason: str) -> None:
         for _, payload in items:

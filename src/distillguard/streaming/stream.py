@@ -11,6 +11,8 @@ carry ``Nats-Msg-Id: <request_id>``, so a publish retried within
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import nats
@@ -21,6 +23,8 @@ from nats.js.errors import NotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from distillguard._exceptions import DistillGuardError
+
+log = logging.getLogger(__name__)
 
 
 class StreamError(DistillGuardError):
@@ -55,20 +59,29 @@ class StreamSettings(BaseModel):
         )
 
 
-async def connect(url: str, **options: Any) -> Client:
-    """A NATS connection that keeps reconnecting; a first connection that
-    fails raises :class:`StreamError`."""
+async def _log_error(exc: Exception) -> None:
+    log.debug("nats: %s", exc)
+
+
+async def connect(url: str, timeout_s: float = 2.0, **options: Any) -> Client:
+    """A NATS connection that, once made, keeps reconnecting; a first
+    connection that does not succeed within ``timeout_s`` raises
+    :class:`StreamError` (the client alone would retry it for ever)."""
     try:
-        return await nats.connect(
-            url,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            connect_timeout=options.pop("connect_timeout", 2),
-            **options,
+        return await asyncio.wait_for(
+            nats.connect(
+                url,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=timeout_s,
+                error_cb=_log_error,
+                **options,
+            ),
+            timeout_s,
         )
     except Exception as exc:  # nats raises OSError, TimeoutError, NoServersError
-        raise StreamError(f"cannot connect to NATS at {url}: {exc}") from exc
+        raise StreamError(f"cannot connect to NATS at {url}: {exc or type(exc).__name__}") from exc
 
 
 async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:

@@ -33,7 +33,6 @@ import os
 import time
 from pathlib import Path
 
-import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -126,7 +125,7 @@ class JetStreamWorker:
     async def __aexit__(self, *exc: object) -> None:
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.drain()
+                await self._nc.close()  # acks are flushed; drain would wait on the pull inbox
             self._nc = None
 
     async def fetch(self) -> list[Msg]:
@@ -141,7 +140,7 @@ class JetStreamWorker:
                 break
             try:
                 msgs += await self._sub.fetch(self.settings.batch - len(msgs), timeout=remaining)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats' own TimeoutError is a subclass
                 break
         return msgs
 
