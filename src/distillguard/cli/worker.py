@@ -134,6 +134,10 @@ async def _run_jetstream(
                 f"{settings.batch}; Ctrl-C to stop"
             )
             await worker.run(stop)
+            err.print(
+                f"stopped: {worker.batches} batches, {worker.redelivered} messages redelivered",
+                soft_wrap=True,
+            )
     finally:
         loop.close()
         store.close()

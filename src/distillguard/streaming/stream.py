@@ -19,7 +19,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from distillguard._exceptions import DistillGuardError
@@ -85,11 +85,20 @@ async def connect(url: str, timeout_s: float = 2.0, **options: Any) -> Client:
 
 
 async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> None:
-    """Create the stream, or bring an existing one's limits to ``settings``."""
+    """Create the stream, or bring an existing one's limits to ``settings``
+    (its storage and retention are kept: JetStream cannot change them)."""
     config = settings.stream_config()
     try:
-        await js.stream_info(settings.stream)
-    except NotFoundError:
-        await js.add_stream(config)
-        return
-    await js.update_stream(config)
+        try:
+            info = await js.stream_info(settings.stream)
+        except NotFoundError:
+            await js.add_stream(config)
+            return
+        current = info.config
+        limits = ("max_msgs", "max_bytes", "max_age", "duplicate_window", "discard")
+        if any(getattr(current, k) != getattr(config, k) for k in limits):
+            for key in limits:
+                setattr(current, key, getattr(config, key))
+            await js.update_stream(current)
+    except APIError as exc:
+        raise StreamError(f"stream {settings.stream}: {exc}") from exc
