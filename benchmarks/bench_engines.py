@@ -1,0 +1,77 @@
+"""The Spark engine against the embedded one, in one run on the same Parquet
+input: wall time per stage and the ratio. Each engine runs in a fresh process
+(the Spark one on ``local[N]``, its session start included and shown apart).
+
+    python benchmarks/bench_engines.py --events 5000000 --master 'local[2]'
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import dataset, events_file, measured
+from rich.console import Console
+from rich.table import Table
+
+EMBEDDED = """
+import time
+from distillguard.engine.scan import scan
+t0 = time.perf_counter()
+r = scan([{events!r}], accounts={accounts!r})
+result = {{"seconds": time.perf_counter() - t0, "lines": r.summary.lines, "timings": r.timings,
+           "campaigns": len(r.detection.scores.campaigns)}}
+"""
+
+SPARK = """
+import time
+from distillguard.engine.spark import scan, spark_session
+t0 = time.perf_counter()
+spark_session({master!r}, driver_memory="6g")
+started = time.perf_counter() - t0
+t0 = time.perf_counter()
+r = scan([{events!r}], accounts={accounts!r}, master={master!r})
+result = {{"seconds": time.perf_counter() - t0, "lines": r.summary.lines,
+           "timings": {{"session start": started, **r.timings}},
+           "campaigns": len(r.detection.scores.campaigns)}}
+"""
+
+_STAGES = ("session start", "accounts", "ingest", "signals", "state", "features", "scoring")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=5_000_000)
+    ap.add_argument("--master", default="local[2]")
+    args = ap.parse_args()
+    console = Console()
+    data = dataset(args.events, fmt="parquet")
+    paths = {"events": str(events_file(data)), "accounts": str(data / "accounts.jsonl")}
+    runs = {}
+    for name, code in (("duckdb", EMBEDDED), (f"spark {args.master}", SPARK)):
+        res = measured(code.format(master=args.master, **paths))
+        runs[name] = res
+        console.print(f"{name}: {res['lines']:,} events in {res['seconds']:.1f} s")
+    table = Table(title=f"scan of {args.events:,} events: seconds per stage")
+    table.add_column("stage")
+    for name in runs:
+        table.add_column(name, justify="right")
+    for stage in _STAGES:
+        table.add_row(stage, *(_cell(r["timings"].get(stage)) for r in runs.values()))  # type: ignore[union-attr]
+    detectors = [
+        sum(v for k, v in r["timings"].items() if k.startswith("detector:")) for r in runs.values()
+    ]  # type: ignore[union-attr]
+    table.add_row("detectors", *(_cell(d) for d in detectors))
+    table.add_row("total", *(_cell(r["seconds"]) for r in runs.values()))
+    table.add_row("driver peak RSS MB", *(f"{float(r['peak_rss_mb']):,.0f}" for r in runs.values()))  # type: ignore[arg-type]
+    table.add_row("campaigns", *(str(r["campaigns"]) for r in runs.values()))
+    console.print(table)
+    base, spark = (float(r["seconds"]) for r in runs.values())  # type: ignore[arg-type]
+    console.print(f"spark / duckdb wall time: {spark / base:.2f}")
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else f"{float(value):.1f}"  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
