@@ -137,6 +137,8 @@ def test_admin_endpoints_and_immediate_effect(sqlite_store: DecisionStore) -> No
             == 422
         )
         assert c.post("/v1/decisions", json=body, headers=auth).status_code == 201
+        again = c.post("/v1/decisions", json=body, headers=auth)
+        assert again.status_code == 409, again.text
         blocked = c.get("/v1/check", headers={"x-real-ip": "192.0.2.8"})
         assert blocked.status_code == 403
 

@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from distillguard.decisions._errors import StoreError
+from distillguard.decisions._errors import ConflictError, StoreError
 from distillguard.decisions.check import CheckHandler, CheckMiddleware, CheckSettings
 from distillguard.decisions.matcher import DecisionMatcher
 from distillguard.decisions.metrics import ServiceMetrics
@@ -138,6 +138,8 @@ def _json(data: Any, status: int = 200) -> Response:
 def _store_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
+    except ConflictError as exc:
+        raise HTTPException(409, str(exc)) from exc
     except StoreError as exc:
         raise HTTPException(503, str(exc)) from exc
 

@@ -51,7 +51,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from distillguard.decisions._errors import StoreError
+from distillguard.decisions._errors import ConflictError, StoreError
 from distillguard.decisions.model import (
     Decision,
     DecisionType,
@@ -271,7 +271,7 @@ class DecisionStore:
             with self.engine.begin() as conn:
                 yield conn
         except IntegrityError as exc:
-            raise StoreError(f"decision store refused the change: {_brief(exc)}") from exc
+            raise ConflictError(f"decision store refused the change: {_brief(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"decision store failed: {_brief(exc)}") from exc
 
