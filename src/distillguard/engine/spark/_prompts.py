@@ -208,6 +208,10 @@ def _assign(
         keys = np.array([int(k) for k in batch.column("norm_key").to_pylist()], dtype=np.uint64)
         order = np.argsort(keys, kind="stable")
         texts = batch.column("text").take(pa.array(order)).to_pylist()
+        # The index's counting is incremental by design; here the counts are
+        # global and given, so it is seeded with them and only assigns (its
+        # private members, read and set here only, keep one definition of
+        # what a frame is).
         index = WrapperIndex(MIN_PROMPTS)
         index._seg, index._count = fixed, counts
         ids = index._assign(_segments(texts), texts)
