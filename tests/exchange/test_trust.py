@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
+
 from distillguard._types import Action, Family
 from distillguard.detectors.base import Finding
 from distillguard.exchange import (
@@ -120,3 +122,23 @@ def test_imported_evidence_is_never_harvest() -> None:
     acc = _acc({Family.EXCHANGE}, [_exchange(False), own])
     assert _local_score(acc) == _local_score(_acc(set(), [own]))
     assert _local_score(_acc({Family.EXCHANGE}, [_exchange(True)])) == 0.0
+
+
+def test_columnar_view_finds_keyed_digests_and_drops_allowlisted_values(
+    keys: KeyRing, pub_a: Publisher
+) -> None:
+    view = trust_view(_store_with(keys, pub_a), config("B", peer_of(pub_a)), now=NOW.timestamp())
+    assert len(view.values) == len(view) == 9  # 2 CIDRs, ASN, JA4, UA, 3 bands, payment
+    key_id = keys.active.key_id
+    assert view.key_ids(Kind.PROMPT_BAND) == [key_id]
+    local = keys.active.hasher(Kind.PROMPT_BAND).u64(np.array([12, 99, 11], np.uint64))
+    rows = view.lookup(Kind.PROMPT_BAND, key_id, local)
+    assert rows[1] == -1 and rows[0] >= 0 and rows[2] >= 0
+    hit = view.support(int(rows[0]))
+    assert hit.campaigns and hit.indicators and abs(hit.support - 0.7 * 0.85) < 1e-3
+    assert (view.lookup(Kind.PROMPT_BAND, "other-key", local) == -1).all()
+    start, cidrs = view.rows(Kind.CIDR)
+    assert sorted(cidrs.column("value").to_pylist()) == ["198.51.100.0/24", "2001:db8:7::/48"]
+    assert view.support(start).peers == {"Provider A"}
+    kept = view.without(["198.51.100.0/24"])
+    assert CIDR not in kept.values and len(kept) == len(view) - 1

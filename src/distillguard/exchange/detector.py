@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from distillguard._types import Family
@@ -105,7 +107,6 @@ class ExchangeDetector(Detector):
         self.view = view.without(self.allowlist.values)
         self.keys = keys
         self.digests = LocalDigests(keys)
-        self._bandsets = _band_sets(self.view)
         #: indicator id -> allowlisted accounts it matched (false positives).
         self.false_positives: dict[str, set[str]] = defaultdict(set)
         #: indicator id -> accounts it matched in the last run.
@@ -120,47 +121,45 @@ class ExchangeDetector(Detector):
         return self._findings(ctx, matches)
 
     # -- matching -------------------------------------------------------------
-    def _values(self, kind: Kind) -> dict[tuple[str | None, str], ValueSupport]:
-        return self.view.of_kind(kind)
-
     def _clear(self, ctx: DetectionContext, out: dict[str, dict[Kind, _Match]]) -> None:
         for kind, (family, expr) in _CLEAR_SQL.items():
-            values = self._values(kind)
-            if not values:
+            start, rows = self.view.rows(kind)
+            if not rows.num_rows:
                 continue
-            wanted = pa.table({"v": pa.array(sorted({v for _, v in values}), pa.string())})
+            wanted = pa.table(
+                {"v": rows.column("value"), "r": pa.array(np.arange(start, start + rows.num_rows))}
+            )
             ctx.con.register("_xv", wanted)
             try:
-                rows = ctx.con.execute(
-                    f"SELECT account_id, v, sum(n) FROM (SELECT account_id, {expr} AS v, n "
+                hits = ctx.con.execute(
+                    f"SELECT account_id, r, sum(n) FROM (SELECT account_id, {expr} AS v, n "
                     "FROM acct_key WHERE family = ?) JOIN _xv USING (v) GROUP BY ALL",
                     [family],
                 ).fetchall()
             finally:
                 ctx.con.unregister("_xv")
-            for account, v, n in rows:
-                out[account][kind].add(int(n), values[(None, v)])
+            for account, r, n in hits:
+                out[account][kind].add(int(n), self.view.support(int(r)))
 
     def _accounts(self, ctx: DetectionContext, out: dict[str, dict[Kind, _Match]]) -> None:
         kinds = {Kind.PAYMENT: "payment_fingerprint", Kind.EMAIL_DOMAIN: "email_domain"}
         for kind, column in kinds.items():
-            values = self._values(kind)
-            if not values:
+            key_ids = self.view.key_ids(kind)
+            if not key_ids:
                 continue
             rows = ctx.con.execute(
                 f"SELECT a.account_id, {column}, n FROM accounts a JOIN acct USING (account_id) "
                 f"WHERE {column} IS NOT NULL AND {column} <> ''"
             ).fetchall()
-            for key_id in {k for k, _ in values if k}:
-                digests = self.digests.text(key_id, kind, (str(r[1]) for r in rows))
-                for account, local, n in rows:
-                    s = values.get((key_id, f"{digests[str(local)]:016x}"))
-                    if s is not None:
-                        out[account][kind].add(int(n), s)
+            local = [str(r[1]) for r in rows]
+            for key_id in key_ids:
+                digests = self.digests.text(key_id, kind, local)
+                keyed = np.fromiter((digests[v] for v in local), np.uint64, len(local))
+                self._add(out, kind, rows, self.view.lookup(kind, key_id, keyed))
 
     def _wrappers(self, ctx: DetectionContext, out: dict[str, dict[Kind, _Match]]) -> None:
-        values = self._values(Kind.WRAPPER)
-        if not values:
+        key_ids = self.view.key_ids(Kind.WRAPPER)
+        if not key_ids:
             return
         rows = ctx.con.execute(
             "SELECT account_id, CAST(key AS UBIGINT), n FROM acct_key WHERE family = 'wrapper'"
@@ -168,25 +167,35 @@ class ExchangeDetector(Detector):
         if not rows:
             return
         ids = np.asarray([r[1] for r in rows], dtype=np.uint64)
-        for key_id in {k for k, _ in values if k}:
-            digests = self.digests.u64(key_id, Kind.WRAPPER, ids)
-            for (account, _, n), d in zip(rows, digests.tolist(), strict=True):
-                s = values.get((key_id, f"{d:016x}"))
-                if s is not None:
-                    out[account][Kind.WRAPPER].add(int(n), s)
+        for key_id in key_ids:
+            keyed = self.digests.u64(key_id, Kind.WRAPPER, ids)
+            self._add(out, Kind.WRAPPER, rows, self.view.lookup(Kind.WRAPPER, key_id, keyed))
+
+    def _add(
+        self,
+        out: dict[str, dict[Kind, _Match]],
+        kind: Kind,
+        rows: list[tuple[Any, ...]],
+        found: npt.NDArray[np.int64],
+    ) -> None:
+        """Add the local ``(account, value, n)`` rows whose value was found."""
+        for i in np.flatnonzero(found >= 0).tolist():
+            account, _, n = rows[i]
+            out[account][kind].add(int(n), self.view.support(int(found[i])))
 
     def _bands(self, ctx: DetectionContext, out: dict[str, dict[Kind, _Match]]) -> None:
-        for key_id, (wanted, support) in self._bandsets.items():
+        for key_id in self.view.key_ids(Kind.PROMPT_BAND):
+            wanted, _ = self.view.digests(Kind.PROMPT_BAND, key_id)
             clusters, hits = band_clusters(ctx, self.digests, key_id, wanted)
             if not len(clusters):
                 continue
-            best: dict[int, ValueSupport] = {}
-            for c, h in zip(clusters.tolist(), hits.tolist(), strict=True):
-                s = support[h]
-                if c not in best or s.support > best[c].support:
-                    best[c] = s
-            keys = pa.array([str(c) for c in best])
-            ctx.con.register("_xc", pa.table({"key": keys}))
+            # The best-supported matching band of each cluster.
+            found = self.view.lookup(Kind.PROMPT_BAND, key_id, hits)
+            order = np.lexsort((-self.view.supports[found], clusters))
+            c, found = clusters[order], found[order]
+            first = np.r_[True, c[1:] != c[:-1]]
+            best = dict(zip(c[first].tolist(), found[first].tolist(), strict=True))
+            ctx.con.register("_xc", pa.table({"key": pa.array([str(k) for k in best])}))
             try:
                 rows = ctx.con.execute(
                     "SELECT account_id, key, n FROM acct_key JOIN _xc USING (key) "
@@ -195,7 +204,7 @@ class ExchangeDetector(Detector):
             finally:
                 ctx.con.unregister("_xc")
             for account, key, n in rows:
-                out[account][Kind.PROMPT_BAND].add(int(n), best[int(key)])
+                out[account][Kind.PROMPT_BAND].add(int(n), self.view.support(best[int(key)]))
 
     # -- findings -------------------------------------------------------------
     def _findings(
@@ -282,18 +291,6 @@ class ExchangeDetector(Detector):
             "indicators": sorted(set().union(*(kinds[k].indicators for k in strong)))[:10],
         }
         return self.finding((account,), min(score, 1.0), reason, evidence)
-
-
-def _band_sets(view: TrustView) -> dict[str, tuple[np.ndarray, dict[int, ValueSupport]]]:
-    """Per consortium key: the sorted imported band digests and the support
-    of each."""
-    by_key: dict[str, dict[int, ValueSupport]] = defaultdict(dict)
-    for (key_id, v), s in view.of_kind(Kind.PROMPT_BAND).items():
-        if key_id:
-            by_key[key_id][int(v, 16)] = s
-    return {
-        k: (np.sort(np.fromiter(d, dtype=np.uint64, count=len(d))), d) for k, d in by_key.items()
-    }
 
 
 def matched_accounts(detector: ExchangeDetector) -> Iterable[tuple[str, int]]:

@@ -23,7 +23,6 @@ import numpy.typing as npt
 from distillguard.engine.state import DetectionContext
 from distillguard.exchange.keys import KeyRing
 from distillguard.exchange.model import Kind
-from distillguard.signals.text import FingerprintIndex
 
 U64 = npt.NDArray[np.uint64]
 
@@ -92,7 +91,7 @@ def band_clusters(
     """Local prompts whose band hashes have a keyed digest in ``wanted``
     (sorted): for each matching band, the current cluster id of the prompt
     that opened its bucket, and the matching digest."""
-    bands, reps = _buckets(ctx.prompts.fingerprints)
+    bands, reps = ctx.prompts.fingerprints.buckets()
     empty = np.zeros(0, np.uint64)
     if not len(bands) or not len(wanted):
         return empty, empty
@@ -101,14 +100,3 @@ def band_clusters(
     if not hit.any():
         return empty, empty
     return ctx.prompts.fingerprints.clusters_of(reps[hit]), keyed[hit]
-
-
-def _buckets(index: FingerprintIndex) -> tuple[U64, U64]:
-    """Every band hash the index has seen, and the normalised hash of the
-    prompt that opened its bucket.
-
-    The index keeps these in its sorted bucket arrays; it has no public
-    accessor for them yet, so this reads them here, in one place."""
-    bands: U64 = index._bucket
-    reps: U64 = index._hash.view()[index._bucket_rep]
-    return bands, reps

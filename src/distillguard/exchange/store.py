@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 JSON = dict[str, Any]
 
@@ -108,6 +109,25 @@ class ExchangeStore:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._con.execute(sql, params).fetchall()
+
+    def query_arrow(
+        self, sql: str, schema: pa.Schema, params: Sequence[Any] = (), batch: int = 65_536
+    ) -> pa.Table:
+        """A query's rows as an Arrow table of ``schema``, converted
+        ``batch`` rows at a time, so that a million rows never exist as
+        Python tuples all at once."""
+        parts: list[pa.RecordBatch] = []
+        with self._lock:
+            cur = self._con.execute(sql, params)
+            while rows := cur.fetchmany(batch):
+                cols = list(zip(*rows, strict=True))
+                parts.append(
+                    pa.record_batch(
+                        [pa.array(c, f.type) for c, f in zip(cols, schema, strict=True)],
+                        schema=schema,
+                    )
+                )
+        return pa.Table.from_batches(parts, schema=schema)
 
     # -- TAXII collections ------------------------------------------------------
     def add_objects(self, collection: str, objects: Sequence[JSON]) -> tuple[int, int]:

@@ -418,6 +418,17 @@ class FingerprintIndex:
         result: U64 = self._hash.view()[roots][inverse.reshape(-1)]
         return result
 
+    def buckets(self) -> tuple[U64, U64]:
+        """Every band hash seen (sorted) and the ``norm_hash`` of the prompt
+        that opened its bucket, row for row: what maps a band hash back to
+        its cluster (through :meth:`clusters_of`) without re-hashing prompts.
+        Both arrays are read-only."""
+        bands = self._bucket.view()
+        bands.flags.writeable = False
+        reps: U64 = self._hash.view()[self._bucket_rep]
+        reps.flags.writeable = False
+        return bands, reps
+
     def clusters_of(self, norm_hash: npt.ArrayLike) -> U64:
         """Current cluster id of each hash; an unknown hash is its own id."""
         nh = np.ascontiguousarray(norm_hash, dtype=np.uint64).reshape(-1)
