@@ -3,7 +3,7 @@ peak RSS, each step in a fresh process), and what matching a million
 imported values adds to scan time.
 
     python benchmarks/bench_exchange.py --indicators 1000000 --events 250000
-    python benchmarks/bench_exchange.py --two-providers 15000 6000
+    python benchmarks/bench_exchange.py --two-providers 15000 6000 [--detect-every 900]
 """
 
 from __future__ import annotations
@@ -119,17 +119,32 @@ result = {{"seconds": elapsed, "exchange": r.timings.get("detector:exchange", 0.
 """
 
 
-def two_providers(console: Console, legit: int, attack: int, poison: int) -> None:
+def two_providers(
+    console: Console, legit: int, attack: int, poison: int, every: float, seed: int
+) -> None:
     """B's leakage, time to detect and harm with the exchange off and on, and
-    with a dishonest peer matching ``poison`` of B's legitimate customers."""
+    with a dishonest peer matching ``poison`` of B's legitimate customers;
+    detection runs every ``every`` seconds of event time."""
     from distillguard.exchange.experiment import run
     from distillguard.exchange.sim import two_providers as simulate
 
-    tp = simulate(n_events=legit, attack_events=attack, days=2.0, seed=5)
+    tp = simulate(n_events=legit, attack_events=attack, days=2.0, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
-        e = run(tp, Path(tmp), poison=poison, detect_every_s=7200.0)
-    table = Table(title=f"provider B: {legit:,} legitimate + about {attack:,} attack requests")
-    for col in ("exchange", "leakage", "time to detect (h)", "attack enforced", "legit enforced"):
+        e = run(tp, Path(tmp), poison=poison, detect_every_s=every)
+    table = Table(
+        title=f"provider B: {legit:,} legitimate + about {attack:,} attack requests, "
+        f"detection every {every / 60:g} min"
+    )
+    cols = (
+        "exchange",
+        "leakage",
+        "leaked: opened before / after first action",
+        "time to detect (h)",
+        "median h to match / to action",
+        "attack enforced",
+        "legit enforced",
+    )
+    for col in cols:
         table.add_column(col, justify="right")
     rows = [("off", e.off), ("on", e.on)]
     if e.poisoned is not None:
@@ -139,7 +154,9 @@ def two_providers(console: Console, legit: int, attack: int, poison: int) -> Non
         table.add_row(
             name,
             f"{o.leakage:.1%}",
+            f"{o.leaked_before:,} / {o.leaked_after:,}",
             ttd,
+            f"{_h(o.match_delay_h)} / {_h(o.action_delay_h)}",
             f"{o.attack_enforced}/{o.attack_accounts}",
             f"{o.benign_enforced}/{o.benign_accounts}",
         )
@@ -153,6 +170,10 @@ def two_providers(console: Console, legit: int, attack: int, poison: int) -> Non
     )
 
 
+def _h(hours: float | None) -> str:
+    return "-" if hours is None else f"{hours:.1f}"
+
+
 def _secs(runs: list[dict[str, object]]) -> str:
     return ", ".join(f"{float(r['seconds']):.1f}" for r in runs)  # type: ignore[arg-type]
 
@@ -164,11 +185,13 @@ def main() -> None:
     ap.add_argument("--per-publication", type=int, default=100_000)
     ap.add_argument("--two-providers", type=int, nargs=2, metavar=("LEGIT", "ATTACK"))
     ap.add_argument("--poison", type=int, default=40)
+    ap.add_argument("--detect-every", type=float, default=900.0, help="seconds of event time")
+    ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=2, help="scan runs with and without")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=160)
     if args.two_providers:
-        two_providers(console, *args.two_providers, args.poison)
+        two_providers(console, *args.two_providers, args.poison, args.detect_every, args.seed)
         return
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)

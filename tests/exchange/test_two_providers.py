@@ -20,14 +20,20 @@ from distillguard.simulate import write
 pytestmark = pytest.mark.slow
 
 
+#: Small enough to replay three times in about a minute, large enough for a
+#: swarm of about 60 accounts among 250 legitimate ones.
+EVERY_S = 3600.0
+POISON = 20
+
+
 @pytest.fixture(scope="module")
 def providers() -> TwoProviders:
-    return two_providers(n_events=15_000, attack_events=6_000, days=2.0, seed=5)
+    return two_providers(n_events=6_000, attack_events=3_000, days=2.0, seed=5)
 
 
 @pytest.fixture(scope="module")
 def experiment(providers: TwoProviders, tmp_path_factory: pytest.TempPathFactory) -> Experiment:
-    return run(providers, tmp_path_factory.mktemp("exp"), poison=40, detect_every_s=7200.0)
+    return run(providers, tmp_path_factory.mktemp("exp"), poison=POISON, detect_every_s=EVERY_S)
 
 
 def test_exchange_cuts_b_leakage_without_harm(experiment: Experiment) -> None:
@@ -40,9 +46,21 @@ def test_exchange_cuts_b_leakage_without_harm(experiment: Experiment) -> None:
     assert on.benign_enforced <= off.benign_enforced
 
 
+def test_imported_evidence_reaches_accounts_at_the_first_run(experiment: Experiment) -> None:
+    off, on = experiment.off, experiment.on
+    assert off.match_delay_h is None
+    assert on.match_delay_h is not None and on.action_delay_h is not None
+    # An account is matched by the first detection run after its first request.
+    assert on.match_delay_h <= EVERY_S / 3600
+    assert on.match_delay_h <= on.action_delay_h
+    assert off.action_delay_h is None or on.action_delay_h <= off.action_delay_h
+    # Fewer requests leak before the operation's first enforced action.
+    assert on.leaked_before < off.leaked_before
+
+
 def test_dishonest_peer_cannot_get_legitimate_customers_enforced(experiment: Experiment) -> None:
     poisoned = experiment.poisoned
-    assert poisoned is not None and len(experiment.poisoned_accounts) == 40
+    assert poisoned is not None and len(experiment.poisoned_accounts) == POISON
     hit = [a for a in experiment.poisoned_accounts if poisoned.actions[a].enforced]
     assert hit == []
     assert poisoned.benign_enforced <= experiment.off.benign_enforced

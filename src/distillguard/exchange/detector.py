@@ -111,6 +111,9 @@ class ExchangeDetector(Detector):
         self.false_positives: dict[str, set[str]] = defaultdict(set)
         #: indicator id -> accounts it matched in the last run.
         self.matched: dict[str, set[str]] = defaultdict(set)
+        #: account -> event time of the run that first matched it: how soon
+        #: imported evidence reached each account.
+        self.first_matched: dict[str, float] = {}
 
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         matches: dict[str, dict[Kind, _Match]] = defaultdict(lambda: defaultdict(_Match))
@@ -231,6 +234,7 @@ class ExchangeDetector(Detector):
                 continue
             for i in ids:
                 self.matched[i].add(account)
+            self.first_matched.setdefault(account, ctx.now)
             f = self._finding(account, kinds, max(int(total.get(account) or 0), 1))
             if f is not None:
                 out.append(f)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard._types import Action
 from distillguard.detectors import default_detectors
@@ -47,6 +49,15 @@ class Outcome:
     benign_enforced: int
     benign_accounts: int
     actions: dict[str, Action]
+    #: Leaked requests of accounts opened before the first enforced action
+    #: against the operation, and of accounts opened after it (served until
+    #: the next detection run caught them).
+    leaked_before: int = 0
+    leaked_after: int = 0
+    #: Median hours from an attack account's first request to its first
+    #: imported match (None without the exchange) and to its first action.
+    match_delay_h: float | None = None
+    action_delay_h: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +169,10 @@ def _replay(
     served = sum(c.served_before_action for c in ev.campaigns)
     total = sum(c.requests for c in ev.campaigns)
     benign = [p for p in ev.populations if not p.malicious]
+    opened = _first_requests(tp.b.events, malicious)
+    enforced_at = min(firsts, default=float("inf"))
+    before = sum(r.served_before_action.get(a, 0) for a, t in opened.items() if t < enforced_at)
+    matched = extra[0].first_matched if extra else None
     return Outcome(
         leakage=served / total if total else 0.0,
         time_to_detect_h=(min(firsts) - tp.attack_start_b) / 3600 if firsts else None,
@@ -166,4 +181,21 @@ def _replay(
         benign_enforced=sum(p.enforced for p in benign),
         benign_accounts=sum(p.accounts for p in benign),
         actions=dict(r.detection.actions),
+        leaked_before=before,
+        leaked_after=sum(r.served_before_action.get(a, 0) for a in opened) - before,
+        match_delay_h=None if matched is None else _median_delay(opened, matched),
+        action_delay_h=_median_delay(opened, r.first_action_at),
     )
+
+
+def _first_requests(events: pa.Table, accounts: set[str]) -> dict[str, float]:
+    """Epoch seconds of each of ``accounts``' first request."""
+    mine = events.filter(pc.is_in(events.column("account_id"), pa.array(sorted(accounts))))
+    firsts = mine.group_by("account_id").aggregate([("ts", "min")])
+    ts = firsts.column("ts_min").cast(pa.int64()).to_numpy() / 1e6
+    return dict(zip(firsts.column("account_id").to_pylist(), ts.tolist(), strict=True))
+
+
+def _median_delay(opened: dict[str, float], at: dict[str, float]) -> float | None:
+    delays = [at[a] - t for a, t in opened.items() if a in at]
+    return float(np.median(delays)) / 3600 if delays else None
