@@ -176,7 +176,8 @@ class TrustView:
         cached = self._digests.get((kind, key_id))
         if cached is None:
             start, t = self.rows(kind)
-            mask = pc.and_(pc.equal(t.column("key_id"), key_id), pc.is_valid(t.column("digest")))
+            keys = t.column("key_id").cast(pa.string())
+            mask = pc.and_(pc.equal(keys, key_id), pc.is_valid(t.column("digest")))
             rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
             d = t.column("digest").to_numpy(zero_copy_only=False)[rows].astype(np.uint64)
             order = np.argsort(d, kind="stable")
@@ -257,7 +258,25 @@ def trust_view(store: ExchangeStore, cfg: ExchangeConfig, now: float | None = No
         ).to_arrow_table()
     finally:
         con.close()
-    return TrustView(table)
+    return TrustView(_compact(table))
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """Dictionary-encode the repetitive columns: kinds, key ids, and the
+    peers and campaigns in each row's lists (a handful of distinct strings
+    repeated a million times)."""
+    table = table.combine_chunks()
+    for name in ("kind", "key_id"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(name)))
+    for name in ("peers", "campaigns"):
+        i = table.schema.get_field_index(name)
+        lists = table.column(name).combine_chunks()
+        encoded = pa.ListArray.from_arrays(
+            lists.offsets, pc.dictionary_encode(lists.flatten()), mask=lists.is_null()
+        )
+        table = table.set_column(i, name, encoded)
+    return table
 
 
 def _backers(store: ExchangeStore, trust: dict[str, float]) -> list[tuple[str, str, float]]:
