@@ -59,3 +59,35 @@ def test_bad_peers_are_rejected(tmp_path: Path, bad: str) -> None:
     cfg.write_text(f"provider: B\nsigning_key: a\nkeyring: b\npeers:\n  - name: A\n    {bad}\n")
     result = runner.invoke(app, ["exchange", "peers", "list", "--config", str(cfg)])
     assert result.exit_code == 2
+
+
+def test_scan_matches_imported_indicators_when_asked(
+    tmp_path: Path, keys: KeyRing, pub_a: Publisher
+) -> None:
+    """``scan --exchange`` runs the exchange detector over the imported
+    indicators; a missing config is a usage error (exit code 2)."""
+    from tests.conftest import make_events
+
+    cfg = tmp_path / "exchange.yaml"
+    _ok("keys", "init", "--provider", "Provider B", "--config", str(cfg))
+    key = public_key_text(pub_a.public_key)
+    _ok("peers", "add", "Provider A", "--public-key", key, "--config", str(cfg))
+    bundle = publish(ExchangeStore(), Mapper(pub_a), small_derived(keys))
+    path = tmp_path / "bundle.json"
+    path.write_bytes(orjson.dumps(bundle))
+    _ok("pull", "--bundle", str(path), "--peer", "Provider A", "--config", str(cfg))
+    rows = [
+        {"ts": 1_775_000_000.0 + i, "account_id": f"a{i % 3}", "prompt": f"hello {i}"}
+        for i in range(30)
+    ]
+    events = tmp_path / "events.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(make_events(rows), events)
+    out = tmp_path / "report.json"
+    args = ["scan", str(events), "--out", str(out), "--exchange", str(cfg)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(out.read_bytes())["input"]["events"] == 30
+    missing = runner.invoke(app, [*args[:-1], str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2, missing.output

@@ -27,6 +27,7 @@ from distillguard.cli.serve import serve as serve_cmd
 from distillguard.cli.worker import worker as worker_cmd
 
 if TYPE_CHECKING:
+    from distillguard.detectors.base import Detector
     from distillguard.engine.scan import ScanResult
 
 app = typer.Typer(
@@ -45,6 +46,10 @@ AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Account si
 ProfileOpt = Annotated[Path | None, typer.Option("--profile", help="Policy profile (YAML).")]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="jsonl, parquet, csv or otlp.")]
 LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Labels CSV to measure quality.")]
+ExchangeOpt = Annotated[
+    Path | None,
+    typer.Option("--exchange", help="Exchange config: match indicators imported from peers."),
+]
 EngineOpt = Annotated[
     str, typer.Option("--engine", help="duckdb (embedded) or spark (Parquet input, pyspark).")
 ]
@@ -89,6 +94,23 @@ def _write_json(path: Path, data: object) -> None:
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
+def _detectors(exchange: Path | None) -> list[Detector] | None:
+    """The default detectors, plus matching of peers' indicators when an
+    exchange config is given (imported evidence alone never enforces)."""
+    if exchange is None:
+        return None
+    from distillguard.detectors import default_detectors
+    from distillguard.exchange.config import load_config
+    from distillguard.exchange.detector import ExchangeDetector
+    from distillguard.exchange.keys import KeyRing
+    from distillguard.exchange.store import ExchangeStore
+    from distillguard.exchange.trust import trust_view
+
+    cfg = load_config(exchange)
+    view = trust_view(ExchangeStore(cfg.store), cfg)
+    return [*default_detectors(), ExchangeDetector(view, KeyRing.load(cfg.keyring), cfg.allowlist)]
+
+
 @app.command()
 def scan(
     events: EventsArg,
@@ -103,6 +125,7 @@ def scan(
     ] = None,
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = "local[*]",
+    exchange: ExchangeOpt = None,
 ) -> None:
     """Scan event files and write the report of every account and campaign."""
     from distillguard.report.json_report import build_report
@@ -113,7 +136,14 @@ def scan(
         prof = load_profile(profile)
         t0 = time.perf_counter()
         with _progress("scan") as update:
-            result = run_scan(events, accounts=accounts, profile=prof, fmt=fmt, progress=update)
+            result = run_scan(
+                events,
+                accounts=accounts,
+                profile=prof,
+                fmt=fmt,
+                progress=update,
+                detectors=_detectors(exchange),
+            )
         elapsed = time.perf_counter() - t0
         report = build_report(result.summary, result.detection)
         _write_json(out, report)
@@ -151,6 +181,7 @@ def replay(
     labels: LabelsOpt = None,
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = "local[*]",
+    exchange: ExchangeOpt = None,
 ) -> None:
     """Online backtest: process events in time order, acting as detection would."""
     from distillguard.engine.replay import replay as run_replay
@@ -172,6 +203,7 @@ def replay(
                 detect_every_s=None if detect_every is None else detect_every * 60,
                 fmt=fmt,
                 progress=update,  # type: ignore[arg-type]
+                detectors=_detectors(exchange),
             )
         elapsed = time.perf_counter() - t0
         report = build_report(
