@@ -17,8 +17,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard._exceptions import ConfigError
 from distillguard.cli import render
+from distillguard.cli._common import err
+from distillguard.cli._common import errors as _errors
 from distillguard.cli.console import app as console_app
 from distillguard.cli.decisions import app as decisions_app
 from distillguard.cli.exchange import app as exchange_app
@@ -37,7 +39,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=False)
-err = Console(stderr=True)
 
 EventsArg = Annotated[
     list[Path], typer.Argument(help="Event files (JSONL[.gz], Parquet, CSV, OTLP JSON).")
@@ -56,18 +57,6 @@ EngineOpt = Annotated[
 MasterOpt = Annotated[
     str, typer.Option("--spark-master", help="Spark master URL for --engine spark.")
 ]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
 
 
 @contextmanager

@@ -8,8 +8,6 @@ default ``sqlite:///distillguard.db``), so approvals reach enforcers.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard.cli._common import DEFAULT_DB, DbOpt
+from distillguard.cli._common import errors as _errors
 
 if TYPE_CHECKING:
     from distillguard.console.app import ConsoleContext
@@ -36,26 +36,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(retention_app, name="retention")
 console = Console()
-err = Console(stderr=True)
-
-DbOpt = Annotated[
-    str, typer.Option("--db", envvar="DISTILLGUARD_DB", help="Database URL (SQLAlchemy).")
-]
-DEFAULT_DB = "sqlite:///distillguard.db"
 SECRET_ENV = "DISTILLGUARD_CONSOLE_SECRET"
 CASE_FILES = ("cases.json", "report.json")
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
 
 
 def _context(db: str) -> ConsoleContext:

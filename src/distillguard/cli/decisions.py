@@ -9,8 +9,7 @@ production).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +21,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard._exceptions import ConfigError
+from distillguard.cli._common import DEFAULT_DB, DbOpt, err, errors
 
 if TYPE_CHECKING:
     from distillguard.decisions.api import ServiceSettings
@@ -37,15 +37,13 @@ app = typer.Typer(
 enforcer_app = typer.Typer(help="Enforcers that read the decision stream.", no_args_is_help=True)
 app.add_typer(enforcer_app, name="enforcer")
 console = Console()
-err = Console(stderr=True)
-
-DbOpt = Annotated[
-    str,
-    typer.Option("--db", envvar="DISTILLGUARD_DB", help="Database URL (SQLAlchemy)."),
-]
-DEFAULT_DB = "sqlite:///distillguard.db"
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _errors() -> AbstractContextManager[None]:
+    """Errors to exit codes; an invalid decision is a usage error."""
+    return errors(ValidationError)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -54,22 +52,6 @@ def parse_duration(text: str) -> timedelta:
     if m is None or int(m.group(1)) == 0:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 30m, 1h, 7d)")
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        err.print(f"[red]error:[/red] {problems}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
 
 
 def _store(db: str) -> DecisionStore:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 
-from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard.cli._common import err, errors
 
 app = typer.Typer(
     name="gateway",
@@ -17,7 +16,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 
 
 @app.command()
@@ -59,7 +57,7 @@ def run(
     from distillguard.gateway import Gateway, load_config
     from distillguard.gateway.server import serve
 
-    try:
+    with errors():
         cfg = load_config(
             config,
             upstream=upstream,
@@ -77,12 +75,6 @@ def run(
             spool={"dir": spool, "fsync": fsync},
         )
         gateway = Gateway(cfg)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from distillguard._exceptions import ConfigError, DistillGuardError
-
-err = Console(stderr=True)
+from distillguard.cli._common import err, errors
 
 
 def serve(
@@ -56,7 +53,7 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
+    with errors():
         gateway = {"port": port, "keys": str(keys) if keys else None}
         cfg = load_serve_config(
             config,
@@ -76,12 +73,6 @@ def serve(
 
         extra = [live_console(console_port)] if console_port else []
         service = LiveService(cfg, extra_apps=extra)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

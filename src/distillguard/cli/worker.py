@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 
-from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard.cli._common import err, errors
 
 if TYPE_CHECKING:
     from distillguard.live.config import LoopConfig
     from distillguard.streaming import WorkerSettings
-
-err = Console(stderr=True)
 
 
 def worker(
@@ -60,7 +57,7 @@ def worker(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
+    with errors(ValueError):
         loop_config = LoopConfig(
             profile=profile,
             accounts=accounts,
@@ -84,12 +81,6 @@ def worker(
             ack_wait_s=ack_wait,
         )
         asyncio.run(_run_jetstream(data_dir, database, loop_config, settings))
-    except (ConfigError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except DistillGuardError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
 
 
 def _run_spool(data_dir: Path, database: str, config: LoopConfig) -> None:
