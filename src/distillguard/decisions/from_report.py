@@ -13,6 +13,7 @@ from typing import Any
 
 from distillguard._exceptions import IngestError
 from distillguard.decisions.model import (
+    DECISION_OF_ACTION,
     DEFAULT_THROTTLE,
     Decision,
     DecisionType,
@@ -25,13 +26,6 @@ from distillguard.decisions.model import (
 __all__ = ["REPORT_SCHEMA", "decisions_from_report"]
 
 REPORT_SCHEMA = "distillguard.report/1"
-
-_ACTIONS = {
-    "review": DecisionType.REVIEW,
-    "throttle": DecisionType.THROTTLE,
-    "degrade": DecisionType.DEGRADE,
-    "suspend": DecisionType.SUSPEND,
-}
 
 
 def decisions_from_report(
@@ -57,11 +51,11 @@ def decisions_from_report(
         action = str(acc.get("action", "allow"))
         if action == "allow":
             continue
-        if action not in _ACTIONS:
+        if action not in DECISION_OF_ACTION:
             raise IngestError(
                 f"scan report account {acc['account_id']!r}: unknown action {action!r}"
             )
-        kind = _ACTIONS[action]
+        kind = DECISION_OF_ACTION[action]
         out.append(
             Decision(
                 type=kind,

@@ -22,6 +22,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from distillguard._types import Action
+
 
 class DecisionType(StrEnum):
     """What an enforcer does, weakest first (see :attr:`rank`)."""
@@ -44,6 +46,15 @@ class DecisionType(StrEnum):
 
 
 _TYPE_ORDER = {t: i for i, t in enumerate(DecisionType)}
+
+#: The decision a policy profile's action becomes (``allow`` becomes none).
+#: Keyed by ``Action``, a ``StrEnum``: the action's name looks it up too.
+DECISION_OF_ACTION: dict[str, DecisionType] = {
+    Action.REVIEW: DecisionType.REVIEW,
+    Action.THROTTLE: DecisionType.THROTTLE,
+    Action.DEGRADE: DecisionType.DEGRADE,
+    Action.SUSPEND: DecisionType.SUSPEND,
+}
 
 
 class Scope(StrEnum):

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from distillguard._types import Action
 from distillguard.decisions.model import (
+    DECISION_OF_ACTION,
     DEFAULT_THROTTLE,
     Decision,
     DecisionType,
@@ -34,13 +35,6 @@ from distillguard.decisions.model import (
 )
 from distillguard.decisions.store import DecisionStore
 from distillguard.scoring.fuse import AccountScore
-
-_TYPES = {
-    Action.REVIEW: DecisionType.REVIEW,
-    Action.THROTTLE: DecisionType.THROTTLE,
-    Action.DEGRADE: DecisionType.DEGRADE,
-    Action.SUSPEND: DecisionType.SUSPEND,
-}
 
 
 @dataclass(slots=True)
@@ -107,7 +101,7 @@ class DecisionPublisher:
         result = PublishResult()
         supersede: list[Decision] = []
         for account, action in actions.items():
-            want = _TYPES.get(action) if action.rank >= self.min_action.rank else None
+            want = DECISION_OF_ACTION.get(action) if action.rank >= self.min_action.rank else None
             have = held.get(account)
             if want is None and have is None:
                 continue
