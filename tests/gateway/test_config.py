@@ -34,7 +34,11 @@ def test_config_file_with_overrides_and_env(
         ("account_header: x\nratelimit: {strategy: token-bucket}\n", "strategy"),
         ("account_header: x\nspool: {fsync: sometimes}\n", "fsync"),
         ("upstream: x\n", "keys"),
-        ("account_header: x\ndecisions: {url: 'http://a', database: 'sqlite://'}\n", "not both"),
+        ("account_header: x\ndecisions: {url: 'http://a', database: 'sqlite://'}\n", "only one"),
+        ("account_header: x\ndecisions: {redis: 'redis://r', database: 'sqlite://'}\n", "only one"),
+        ("account_header: x\ndecisions: {redis: 'http://r'}\n", "redis"),
+        ("account_header: x\ndecisions: {redis: 'redis://r', prefix: 'a b'}\n", "prefix"),
+        ("account_header: x\ndecisions: {redis: 'redis://r', channel: c}\n", "channel"),
         ("- a list\n", "mapping"),
     ],
 )

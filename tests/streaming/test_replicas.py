@@ -1,7 +1,10 @@
 """Three gateway processes sharing Redis (rate limits) and a PostgreSQL
 decision store: a combined limit holds exactly under concurrent load, and a
-new decision reaches all three within the stated bound (the pull interval
-plus one second)."""
+new decision reaches all three within the stated bound. Decisions come either
+from the store itself, each replica pulling every ``POLL_S`` (bound: the pull
+interval plus one second), or from the Redis decision cache a mirror fills
+from the store every ``MIRROR_S`` (bound: the mirror interval plus half a
+second)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +26,8 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from distillguard.decisions import Decision
+from distillguard.decisions.mirror import DecisionMirror
+from distillguard.decisions.rediscache import RedisDecisionCache
 from distillguard.decisions.store import DecisionStore
 from distillguard.gateway import MockConfig, MockServer
 from distillguard.gateway.server import BackgroundServer
@@ -30,7 +37,8 @@ REDIS_URL = os.environ.get("DISTILLGUARD_TEST_REDIS", "redis://127.0.0.1:6379/0"
 PG_URL = os.environ.get("DISTILLGUARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LIMIT = 25
 POLL_S = 0.25
-BOUND_S = POLL_S + 1.0
+MIRROR_S = 0.1
+BOUNDS_S = {"database": POLL_S + 1.0, "redis": MIRROR_S + 0.5}
 # what ``distillguard gateway run --config`` does, without importing the whole CLI
 _RUN = (
     "import sys; from pathlib import Path;"
@@ -96,7 +104,24 @@ def _until_refused(url: str, account: str, t0: float) -> float:
     return float("inf")
 
 
-def test_three_replicas_share_limits_and_decisions(pg_url: str, tmp_path: Path) -> None:
+def _decisions(source: str, pg_url: str, prefix: str) -> dict[str, Any]:
+    """The replicas' ``decisions`` section for ``source``."""
+    where = {"database": pg_url} if source == "database" else {"redis": REDIS_URL, "prefix": prefix}
+    return {**where, "poll_interval_s": POLL_S, "fail_open": False}
+
+
+def _mirror(stack: ExitStack, store: DecisionStore, prefix: str) -> None:
+    """Run a mirror of ``store`` into the Redis cache until ``stack`` closes."""
+    cache = RedisDecisionCache(REDIS_URL, prefix)
+    stack.callback(cache.close)
+    stack.callback(cache.drop)
+    stack.enter_context(DecisionMirror(store, cache, interval_s=MIRROR_S))
+
+
+@pytest.mark.parametrize("source", ["database", "redis"])
+def test_three_replicas_share_limits_and_decisions(
+    pg_url: str, tmp_path: Path, source: str
+) -> None:
     require("Redis", REDIS_URL)
     prefix = "dgrep" + uuid.uuid4().hex[:8]
     store = DecisionStore(pg_url)
@@ -111,7 +136,10 @@ def test_three_replicas_share_limits_and_decisions(pg_url: str, tmp_path: Path) 
     )
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
-    with BackgroundServer(MockServer(MockConfig(think=False))) as upstream:
+    with ExitStack() as stack, BackgroundServer(MockServer(MockConfig(think=False))) as upstream:
+        stack.callback(store.close)
+        if source == "redis":
+            _mirror(stack, store, prefix)
         try:
             for i in range(3):
                 port = _free_port()
@@ -120,11 +148,7 @@ def test_three_replicas_share_limits_and_decisions(pg_url: str, tmp_path: Path) 
                     "port": port,
                     "account_header": "x-account",
                     "ratelimit": {"storage": REDIS_URL, "fail_open": False, "key_prefix": prefix},
-                    "decisions": {
-                        "database": pg_url,
-                        "poll_interval_s": POLL_S,
-                        "fail_open": False,
-                    },
+                    "decisions": _decisions(source, pg_url, prefix),
                 }
                 path = tmp_path / f"gw{i}.yaml"
                 path.write_text(yaml.safe_dump(config))
@@ -150,6 +174,5 @@ def test_three_replicas_share_limits_and_decisions(pg_url: str, tmp_path: Path) 
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=10)
-            store.close()
-    print(f"decision reached the 3 replicas in {', '.join(f'{d:.3f}' for d in delays)} s")
-    assert max(delays) <= BOUND_S, delays
+    print(f"{source}: decision reached the 3 replicas in {', '.join(f'{d:.3f}' for d in delays)} s")
+    assert max(delays) <= BOUNDS_S[source], delays

@@ -315,3 +315,45 @@ def serve(
         settings = load_service_settings(config, accounts, trusted_proxies)
         app_ = create_decision_app(_store(db), settings, policy=pol)
         uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def mirror(
+    redis_url: Annotated[str, typer.Option("--redis", help="Redis URL of the decision cache.")],
+    db: DbOpt = DEFAULT_DB,
+    prefix: Annotated[str, typer.Option("--prefix", help="Key prefix of the cache.")] = (
+        "distillguard"
+    ),
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between reads of the store.")
+    ] = 0.2,
+    lock_ttl: Annotated[
+        float, typer.Option("--lock-ttl", help="Seconds before a standby takes over.")
+    ] = 5.0,
+    maxlen: Annotated[int, typer.Option("--maxlen", help="Changes kept in the stream.")] = 10_000,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Mirror the store's decisions into Redis for gateways (decisions: {redis: ...}).
+    Run one or more; a Redis lock lets one write at a time."""
+    import logging
+    import signal
+    import threading
+
+    from distillguard.decisions.mirror import DecisionMirror
+    from distillguard.decisions.rediscache import RedisDecisionCache
+
+    with _errors():
+        if interval <= 0 or lock_ttl <= interval or maxlen <= 0:
+            raise ConfigError("need --interval > 0, --lock-ttl > --interval and --maxlen > 0")
+        cache = RedisDecisionCache(redis_url, prefix, maxlen=maxlen)
+        runner = DecisionMirror(_store(db), cache, interval_s=interval, lock_ttl_s=lock_ttl)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    err.print(f"mirroring decisions into {redis_url} (prefix {prefix})")
+    try:
+        runner.run(stop)
+    except KeyboardInterrupt:
+        runner.release()

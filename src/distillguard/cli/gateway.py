@@ -45,6 +45,10 @@ def run(
     decisions_db: Annotated[
         str | None, typer.Option("--decisions-db", help="Decision database (SQLAlchemy URL).")
     ] = None,
+    decisions_redis: Annotated[
+        str | None,
+        typer.Option("--decisions-redis", help="Redis decision cache (decisions mirror)."),
+    ] = None,
     decisions_fail: Annotated[
         str | None,
         typer.Option("--decisions-fail", help="open or closed when decisions are stale."),
@@ -70,6 +74,7 @@ def run(
                 "url": decisions_url,
                 "token": decisions_token,
                 "database": decisions_db,
+                "redis": decisions_redis,
                 "fail_open": _fail_open(decisions_fail),
             },
             spool={"dir": spool, "fsync": fsync},

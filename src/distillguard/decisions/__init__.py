@@ -3,7 +3,9 @@
 ``model`` defines the record, ``matcher`` the in-memory index enforcers check
 requests against, ``policy`` the allowlists and standing bans, ``store`` the
 database and its change stream, ``client`` the puller enforcers run against a
-remote decision service, ``api`` the decision service itself.
+remote decision service, ``api`` the decision service itself, ``rediscache``
+and ``mirror`` the copy of the live decisions in Redis that gateway replicas
+follow.
 """
 
 from distillguard.decisions._errors import StoreError, StreamError

@@ -11,6 +11,7 @@ file, the upstream and the decision source are only opened at start-up).
     decisions:
       url: http://decisions.internal:8080
       token: ${DISTILLGUARD_DECISIONS_TOKEN}
+      # or: redis: redis://127.0.0.1:6379/0  (the decision cache a mirror keeps)
     spool:
       dir: /var/spool/distillguard
       fsync: interval
@@ -51,20 +52,29 @@ class RateLimitConfig(_Strict):
 
 class DecisionSourceConfig(_Strict):
     """Where decisions come from: a remote decision stream (``url``), a decision
-    database in this process (``database``, an SQLAlchemy URL), or neither
-    (decisions are then only what the embedding program applies)."""
+    database in this process (``database``, an SQLAlchemy URL), the Redis
+    decision cache a mirror keeps (``redis``, with its key ``prefix``), or none
+    of these (decisions are then only what the embedding program applies).
+
+    ``url`` and ``database`` are pulled every ``poll_interval_s``; ``redis`` is
+    followed as it changes, and ``poll_interval_s`` is then the wait before
+    trying again after a failure."""
 
     url: str | None = None
     token: str | None = None
     database: str | None = None
+    redis: str | None = Field(default=None, pattern=r"^(redis|rediss|unix)://")
+    prefix: str = Field(default="distillguard", pattern=r"^[A-Za-z0-9_.:-]+$")
     poll_interval_s: float = Field(default=2.0, gt=0)
     max_staleness_s: float = Field(default=30.0, gt=0)
     fail_open: bool = True
 
     @model_validator(mode="after")
     def _one_source(self) -> DecisionSourceConfig:
-        if self.url and self.database:
-            raise ValueError("decisions: give url or database, not both")
+        given = [k for k in ("url", "database", "redis") if getattr(self, k)]
+        if len(given) > 1:
+            got = " and ".join(given)
+            raise ValueError(f"decisions: give only one of url, database and redis, not {got}")
         return self
 
 

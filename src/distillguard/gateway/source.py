@@ -2,11 +2,14 @@
 
 Decisions come from a remote decision service (the ``{new, deleted}`` stream,
 pulled by :class:`~distillguard.decisions.DecisionStreamClient`), from a
-decision database in the same process, or only from what the embedding program
-applies itself. A background thread pulls every ``poll_interval_s``; when no
-pull has succeeded for ``max_staleness_s`` the source is *stale*, and the
-gateway fails open (serves on the last decisions it had) or closed (refuses
-with 503) as configured.
+decision database in the same process, from the Redis decision cache a mirror
+keeps (followed as it changes, see :mod:`distillguard.decisions.rediscache`),
+or only from what the embedding program applies itself. A background thread
+pulls every ``poll_interval_s`` (or, on the Redis cache, waits on its stream
+and retries after ``poll_interval_s`` when that fails); when no pull has
+succeeded for ``max_staleness_s`` the source is *stale*, and the gateway fails
+open (serves on the last decisions it had) or closed (refuses with 503) as
+configured.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from distillguard.decisions import DecisionMatcher, DecisionStreamClient
 from distillguard.gateway.config import DecisionSourceConfig
+
+if TYPE_CHECKING:
+    from distillguard.decisions.rediscache import CacheFollower
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +42,8 @@ class DecisionSource:
     ) -> None:
         self.matcher = matcher
         self.config = config
-        self._pull = pull or _puller(config)
+        self._follower = _follower(config) if pull is None else None
+        self._pull = pull or (self._follower.pull if self._follower else _puller(config))
         self.last_ok: float | None = None
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -78,14 +86,34 @@ class DecisionSource:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.config.poll_interval_s):
-            self.pull_once()
+        # A follower's pull waits for changes itself: pull again at once, and
+        # only pause after a failure (so an unreachable Redis is not hammered).
+        wait = 0.0 if self._follower is not None else self.config.poll_interval_s
+        while not self._stop.wait(wait):
+            ok = self.pull_once()
+            if self._follower is not None:
+                wait = 0.0 if ok else self.config.poll_interval_s
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._follower is not None:
+            self._follower.close()
+
+
+def _follower(config: DecisionSourceConfig) -> CacheFollower | None:
+    """A follower of the Redis decision cache; it waits on the stream for at
+    most a third of ``max_staleness_s`` (and a second), so freshness is
+    refreshed well before it runs out."""
+    if not config.redis:
+        return None
+    from distillguard.decisions.rediscache import CacheFollower, RedisDecisionCache
+
+    block_s = min(1.0, config.max_staleness_s / 3)
+    cache = RedisDecisionCache(config.redis, config.prefix, socket_timeout=block_s + 2.0)
+    return CacheFollower(cache, block_s=block_s)
 
 
 def _puller(config: DecisionSourceConfig) -> Puller | None:
