@@ -280,6 +280,7 @@ class DetectionState:
             INSERT INTO acct_key SELECT * FROM _k
             ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n,
                 last_ts = greatest(last_ts, EXCLUDED.last_ts);
+            DROP TABLE _k; DROP TABLE _k_new;
             """
         )
 
@@ -360,9 +361,10 @@ ON CONFLICT DO UPDATE SET
     mt_sum = mt_sum + EXCLUDED.mt_sum
 """
 
-# The keys of each event, one row per (event, family).
+# The keys of each event, one row per (event, family): a view, aggregated
+# per (account, family, key) without being materialised.
 _EVENT_KEYS_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _step_keys AS
+CREATE OR REPLACE TEMP VIEW _step_keys AS
 SELECT account_id, t, family, key FROM (
     SELECT account_id, t,
         CAST(norm_hash AS VARCHAR) AS prompt,
