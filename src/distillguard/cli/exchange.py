@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from distillguard._exceptions import ConfigError, DistillGuardError
+from distillguard._exceptions import ConfigError
+from distillguard.cli._common import errors
 from distillguard.exchange.config import (
     ExchangeConfig,
     PeerConfig,
@@ -36,15 +37,9 @@ peers_app = typer.Typer(help="Peers we trust and peers who read us.", no_args_is
 app.add_typer(keys_app, name="keys")
 app.add_typer(peers_app, name="peers")
 console = Console()
-err = Console(stderr=True)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", help="Exchange configuration (YAML).")]
 DEFAULT_CONFIG = Path("exchange.yaml")
-
-
-def _fail(exc: DistillGuardError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(2 if isinstance(exc, ConfigError) else 3)
 
 
 @keys_app.command("init")
@@ -58,7 +53,8 @@ def keys_init(
     from distillguard.exchange.signing import Publisher, public_key_text
 
     if config.exists():
-        raise _fail(ConfigError(f"{config} exists already"))
+        with errors():
+            raise ConfigError(f"{config} exists already")
     base = config.parent
     cfg = ExchangeConfig.model_validate(
         {
@@ -83,12 +79,10 @@ def keys_show(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     from distillguard.exchange.keys import KeyRing
     from distillguard.exchange.signing import Publisher, key_fingerprint, public_key_text
 
-    try:
+    with errors():
         cfg = load_config(config)
         pub = Publisher.load(cfg.provider, cfg.signing_key)
         ring = KeyRing.load(cfg.keyring)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     console.print(f"provider {cfg.provider}  identity {pub.identity}")
     console.print(
         f"public key {public_key_text(pub.public_key)}  ({key_fingerprint(pub.public_key)})"
@@ -108,13 +102,11 @@ def keys_rotate(
     """Add a new active consortium key; older keys stay for matching."""
     from distillguard.exchange.keys import KeyRing
 
-    try:
+    with errors():
         cfg = load_config(config)
         ring = KeyRing.load(cfg.keyring)
         ring.rotate(new_id)
         ring.save(cfg.keyring)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     console.print(f"consortium key {new_id} is active; share it with members out of band")
 
 
@@ -126,25 +118,21 @@ def keys_import(
     """Add the consortium keys of another keyring file to ours."""
     from distillguard.exchange.keys import KeyRing
 
-    try:
+    with errors():
         cfg = load_config(config)
         ours, theirs = KeyRing.load(cfg.keyring), KeyRing.load(keyring)
         for k in theirs.keys.values():
             if ours.get(k.key_id) is None:
                 ours.add(k)
         ours.save(cfg.keyring)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     console.print(f"keyring has {', '.join(ours.keys)}")
 
 
 @peers_app.command("list")
 def peers_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Peers, their trust, and the users of our TAXII server."""
-    try:
+    with errors():
         cfg = load_config(config)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     table = Table("peer", "trust", "polls", "public key")
     for p in cfg.peers:
         table.add_row(p.name, f"{p.trust:.2f}", p.url or "-", p.public_key[:16] + "…")
@@ -169,7 +157,7 @@ def peers_add(
     """Pin a peer's public key and trust it (to poll it, give its URL)."""
     from distillguard.exchange.signing import load_public_key
 
-    try:
+    with errors(ValueError):
         cfg = load_config(config)
         load_public_key(public_key)
         peer = PeerConfig(
@@ -183,8 +171,6 @@ def peers_add(
         )
         peers = [p for p in cfg.peers if p.name != name] + [peer]
         save_config(_unresolved(cfg, config).model_copy(update={"peers": peers}), config)
-    except (DistillGuardError, ValueError) as exc:
-        raise _fail(exc if isinstance(exc, DistillGuardError) else ConfigError(str(exc))) from exc
     console.print(f"peer {name} trusted at {trust:.2f}")
 
 
@@ -196,11 +182,9 @@ def peers_grant(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Give a peer credentials on our TAXII server; prints the password once."""
-    try:
+    with errors():
         cfg = load_config(config)
         cfg.peer(peer)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     password = secrets.token_urlsafe(24)
     user = UserConfig(
         username=username, password_hash=hash_password(password), read=True, write=write, peer=peer
@@ -225,7 +209,7 @@ def publish(
     from distillguard.exchange import derive as run_derive
     from distillguard.exchange import publish as run_publish
 
-    try:
+    with errors():
         cfg = load_config(config)
         pub = Publisher.load(cfg.provider, cfg.signing_key)
         ring = KeyRing.load(cfg.keyring)
@@ -237,8 +221,6 @@ def publish(
         )
         store = ExchangeStore(cfg.store)
         bundle = run_publish(store, Mapper(pub, cfg.tlp), derived)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     if out is not None:
         out.write_bytes(orjson.dumps(bundle))
     n = sum(1 for o in bundle["objects"] if o["type"] == "indicator")
@@ -258,7 +240,7 @@ def pull(
     from distillguard.exchange import ExchangeStore, import_objects
     from distillguard.exchange.taxii.client import pull_peer
 
-    try:
+    with errors():
         cfg = load_config(config)
         store = ExchangeStore(cfg.store)
         if bundle is not None:
@@ -275,8 +257,6 @@ def pull(
             i = res.imported
             _print_import(p.name, res.received, i.accepted, i.duplicates, i.rejected)
         store.purge_expired()
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
 
 
 @app.command()
@@ -291,10 +271,8 @@ def serve(
     from distillguard.exchange import ExchangeStore
     from distillguard.exchange.taxii.server import collection_ids, create_app
 
-    try:
+    with errors():
         cfg = load_config(config)
-    except DistillGuardError as exc:
-        raise _fail(exc) from exc
     for cid, name in collection_ids(cfg).items():
         console.print(f"collection {name}: {cid}")
     app_ = create_app(ExchangeStore(cfg.store), cfg)
