@@ -150,3 +150,14 @@ def test_fewer_tokens_than_the_shingle_width() -> None:
     t = analyze_prompts(["0𰀀", "漢", "a", "a b"])
     bands = t.column("bands").to_pylist()
     assert all(len(b) == NUM_BANDS and 0 not in b for b in bands)
+
+
+def test_bands_do_not_depend_on_the_batch() -> None:
+    """A text's bands are its own: a batch that also holds Han or kana text
+    (shingled four tokens wide) must not change the bands of word texts."""
+    words = "Explain step by step how a binary heap keeps its order after a pop"
+    alone = analyze_prompts([words]).column("bands")[0].as_py()
+    mixed = (
+        analyze_prompts([words, "二分ヒープの順序を説明してください"]).column("bands")[0].as_py()
+    )
+    assert mixed == alone

@@ -325,7 +325,9 @@ def _windows(
         nxt = np.zeros(total, dtype=np.uint64)
         nxt[: max(total - k, 0)] = tok[k:]
         nxt[(pos + k >= end) | (k >= w)] = 0
-        acc = _mix(acc ^ nxt)
+        # Rows whose windows are narrower are done: mixing them again would
+        # make a text's shingles depend on the other texts of its batch.
+        acc = np.where(k < w, _mix(acc ^ nxt), acc)
     keep = (pos + w <= end) | ((pos == start) & (lengths[row] < w))
     counts = np.bincount(row[keep], minlength=n)
     offsets = np.zeros(n + 1, dtype=np.uint64)
