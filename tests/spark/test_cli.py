@@ -1,4 +1,4 @@
-"""``--engine`` on the command line (no Spark job runs here)."""
+"""``--engine`` on the command line: refusals (no Spark job runs for them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from distillguard.cli import app
     [
         (["scan", "events.jsonl", "--engine", "spark"], "reads Parquet"),
         (["scan", "events.parquet", "--engine", "flink"], "unknown engine"),
-        (["replay", "events.parquet", "--engine", "spark"], "embedded engine only"),
+        (["replay", "events.jsonl", "--engine", "spark"], "reads Parquet"),
+        (["replay", "events.parquet", "--engine", "flink"], "unknown engine"),
     ],
 )
 def test_engine_errors_exit_2(command: list[str], message: str, tmp_path: Path) -> None:

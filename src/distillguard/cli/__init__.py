@@ -30,6 +30,7 @@ from distillguard.cli.worker import worker as worker_cmd
 
 if TYPE_CHECKING:
     from distillguard.detectors.base import Detector
+    from distillguard.engine.replay import ReplayResult
     from distillguard.engine.scan import ScanResult
 
 app = typer.Typer(
@@ -173,12 +174,11 @@ def replay(
     exchange: ExchangeOpt = None,
 ) -> None:
     """Online backtest: process events in time order, acting as detection would."""
-    from distillguard.engine.replay import replay as run_replay
     from distillguard.report.json_report import build_report
     from distillguard.scoring import load_profile
 
     with _errors():
-        _replay_engine(engine)
+        run_replay = _replay_engine(engine, spark_master)
         if step <= 0:
             raise ConfigError("--step must be positive")
         prof = load_profile(profile)
@@ -191,7 +191,7 @@ def replay(
                 step_s=step * 60,
                 detect_every_s=None if detect_every is None else detect_every * 60,
                 fmt=fmt,
-                progress=update,  # type: ignore[arg-type]
+                progress=update,
                 detectors=_detectors(exchange),
             )
         elapsed = time.perf_counter() - t0
@@ -234,13 +234,19 @@ def _scan_engine(engine: str, master: str) -> Callable[..., ScanResult]:
     raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
 
 
-def _replay_engine(engine: str) -> None:
+def _replay_engine(engine: str, master: str) -> Callable[..., ReplayResult]:
+    """The replay function of ``--engine`` (Spark's is imported only when asked for)."""
+    if engine == "duckdb":
+        from distillguard.engine.replay import replay as embedded
+
+        return embedded
     if engine == "spark":
-        raise ConfigError(
-            "replay runs on the embedded engine only; --engine spark is for scan (docs/scaling.md)"
-        )
-    if engine != "duckdb":
-        raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
+        from distillguard.engine.spark import replay as on_spark
+        from distillguard.engine.spark import require_pyspark
+
+        require_pyspark()
+        return partial(on_spark, master=master)
+    raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
 
 
 def _print_evaluation(labels: Path, detection: object) -> None:

@@ -8,6 +8,7 @@ prompts it has not seen before, then maps every event to its prompt's row.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
@@ -69,7 +70,26 @@ class PromptCache:
         index = pc.index_in(arr, value_set=uniq).to_numpy(zero_copy_only=False)
         texts: list[str] = uniq.to_pylist()
         rows = self._rows_for(texts)
-        per_event = rows[index]
+        return self._signals(rows[index])
+
+    def lookup_keys(self, keys: npt.NDArray[np.uint64]) -> pa.Table:
+        """Signals of prompts already added, by their :func:`text_keys`."""
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        rows = np.fromiter((self._row[k] for k in uniq.tolist()), dtype=np.int64, count=len(uniq))
+        return self._signals(rows[inverse.reshape(-1)])
+
+    def add_analysed(self, texts: list[str], sig: pa.Table) -> None:
+        """Add new prompts analysed elsewhere: ``sig`` holds
+        ``analyze_prompts``' columns for ``texts``, row for row. Clusters and
+        wrappers are assigned here, from the prompts added so far, exactly as
+        :meth:`lookup` assigns them to the new prompts of one call."""
+        keys = text_keys(texts)
+        base = self.size
+        self._absorb(texts, sig)
+        for offset, key in enumerate(keys):
+            self._row.setdefault(key, base + offset)
+
+    def _signals(self, per_event: npt.NDArray[np.int64]) -> pa.Table:
         return pa.table(
             {
                 "norm_hash": self.norm_hash.view()[per_event],
@@ -87,7 +107,7 @@ class PromptCache:
         return self.samples.get(norm_hash)
 
     def _rows_for(self, texts: list[str]) -> np.ndarray:
-        hashes = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts]
+        hashes = text_keys(texts)
         rows = np.fromiter((self._row.get(h, -1) for h in hashes), dtype=np.int64, count=len(texts))
         new = np.flatnonzero(rows < 0)
         if len(new):
@@ -101,7 +121,9 @@ class PromptCache:
         return rows
 
     def _analyse(self, texts: list[str]) -> None:
-        sig = analyze_prompts(texts)
+        self._absorb(texts, analyze_prompts(texts))
+
+    def _absorb(self, texts: list[str], sig: pa.Table) -> None:
         norm = sig.column("norm_hash").to_numpy()
         flat = sig.column("bands").combine_chunks().flatten().to_numpy()
         bands = np.ascontiguousarray(flat, dtype=np.uint64).reshape(len(texts), -1)
@@ -115,6 +137,11 @@ class PromptCache:
         if len(self.samples) < _SAMPLE_CAP:
             for h, text in zip(norm.tolist(), texts, strict=True):
                 self.samples.setdefault(h, text[:2000])
+
+
+def text_keys(texts: list[str]) -> list[int]:
+    """The key a prompt text is cached under (a 64-bit hash of its bytes)."""
+    return [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts]
 
 
 def _encode(values: list[str | None], vocab: list[str | None]) -> np.ndarray:

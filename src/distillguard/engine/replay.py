@@ -6,12 +6,17 @@ history is rescanned) and detection runs; the actions it decides apply to the
 events of later steps. The first time an account gets an enforced action
 (throttle, degrade, suspend) is its ``first_action_at``; everything it sent
 before then was served.
+
+The step loop (:func:`run_steps`) is shared by the engines: the embedded
+engine feeds it steps of raw events, whose signals ``DetectionState``
+computes; the Spark engine (``engine.spark.replay``) feeds it steps of
+per-event signal rows computed on the cluster.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,8 @@ from distillguard.events.schema import EVENT_SCHEMA
 from distillguard.scoring import Profile, load_profile
 
 Progress = Callable[[str, int], None]
+#: One step: the end of its window of event time, and its rows.
+Step = tuple[float, pa.Table]
 
 
 @dataclass(slots=True)
@@ -58,8 +65,7 @@ def replay(
     runs after every step unless ``detect_every_s`` spaces it out (the state
     still absorbs every step); actions apply from the next step on."""
     profile = profile or load_profile()
-    con = duckdb.connect()
-    state = DetectionState(con)
+    state = DetectionState(duckdb.connect())
     timings = {"ingest": 0.0, "state": 0.0, "detect": 0.0}
     if accounts is not None:
         table, _ = read_accounts(accounts)
@@ -77,43 +83,80 @@ def replay(
             events.execute("INSERT INTO events SELECT * FROM _b")
         events.unregister("_b")
     timings["ingest"] = time.perf_counter() - t0
+    steps = () if first else _steps(events, step_s)
+    return run_steps(
+        state,
+        steps,
+        state.update,
+        summary=reader.summary,
+        rejects=reader.rejects,
+        profile=profile,
+        step_s=step_s,
+        detect_every_s=detect_every_s,
+        progress=progress,
+        detectors=detectors,
+        timings=timings,
+    )
+
+
+def run_steps(
+    state: DetectionState,
+    steps: Iterable[Step],
+    absorb: Callable[[pa.Table], object],
+    *,
+    summary: IngestSummary,
+    rejects: pa.Table,
+    profile: Profile | None = None,
+    step_s: float = 900.0,
+    detect_every_s: float | None = None,
+    progress: Progress | None = None,
+    detectors: Sequence[Detector] | None = None,
+    timings: dict[str, float] | None = None,
+) -> ReplayResult:
+    """The online loop over ``steps`` (in time order): count each step's
+    requests as served unless its account was already acted on, ``absorb``
+    the step into ``state`` (its rows carry ``account_id``), and detect when
+    the cadence says so; actions apply from the next step on."""
+    profile = profile or load_profile()
+    timings = timings if timings is not None else {}
+    timings.setdefault("state", 0.0)
+    timings.setdefault("detect", 0.0)
     first_action: dict[str, float] = {}
     first_review: dict[str, float] = {}
     served: dict[str, int] = {}
     requests: dict[str, int] = {}
     detection: Detection | None = None
-    steps = 0
+    n_steps = 0
     done = 0
     every = max(detect_every_s or step_s, step_s)
     next_detect = 0.0
     stale = True
-    if not first:
-        for step_end, table in _steps(events, step_s):
-            t0 = time.perf_counter()
-            # Actions decided so far apply to this step's events.
-            for acc in table.column("account_id").to_pylist():
-                requests[acc] = requests.get(acc, 0) + 1
-                if acc not in first_action:
-                    served[acc] = served.get(acc, 0) + 1
-            state.update(table)
-            timings["state"] += time.perf_counter() - t0
-            steps += 1
-            done += table.num_rows
-            if progress:
-                progress("replay", done)
-            stale = True
-            if step_end < next_detect:
-                continue
-            stale = False
-            next_detect = step_end + every - 1e-6
-            t0 = time.perf_counter()
-            detection = detect(state, profile, detectors)
-            timings["detect"] += time.perf_counter() - t0
-            for acc, action in detection.actions.items():
-                if action.enforced and acc not in first_action:
-                    first_action[acc] = step_end
-                if action.rank >= 1 and acc not in first_review:
-                    first_review[acc] = step_end
+    for step_end, table in steps:
+        t0 = time.perf_counter()
+        # Actions decided so far apply to this step's events.
+        for acc in table.column("account_id").to_pylist():
+            requests[acc] = requests.get(acc, 0) + 1
+            if acc not in first_action:
+                served[acc] = served.get(acc, 0) + 1
+        absorb(table)
+        timings["state"] += time.perf_counter() - t0
+        n_steps += 1
+        done += table.num_rows
+        if progress:
+            progress("replay", done)
+        stale = True
+        if step_end < next_detect:
+            continue
+        stale = False
+        next_detect = step_end + every - 1e-6
+        t0 = time.perf_counter()
+        detection = detect(state, profile, detectors)
+        timings["detect"] += time.perf_counter() - t0
+        for acc, action in detection.actions.items():
+            if action.enforced and acc not in first_action:
+                first_action[acc] = step_end
+            if action.rank >= 1 and acc not in first_review:
+                first_review[acc] = step_end
     if detection is None or stale:
         detection = detect(state, profile, detectors)
     detected = {
@@ -122,28 +165,32 @@ def replay(
     }
     return ReplayResult(
         detection=detection,
-        summary=reader.summary,
-        rejects=reader.rejects,
+        summary=summary,
+        rejects=rejects,
         first_action_at=first_action,
         first_review_at=first_review,
         campaign_detected_at={k: v for k, v in detected.items() if v is not None},
-        steps=steps,
+        steps=n_steps,
         served_before_action=served,
         requests=requests,
         timings=timings,
     )
 
 
-def _steps(con: duckdb.DuckDBPyConnection, step_s: float) -> Iterator[tuple[float, pa.Table]]:
-    """Events in time order, cut into windows of ``step_s`` seconds of event
-    time; yields (window end, events)."""
-    names = ", ".join(EVENT_SCHEMA.names)
-    reader = con.sql(f"SELECT {names} FROM events ORDER BY ts").to_arrow_reader(65536)
+def cut_steps(
+    tables: Iterable[pa.Table | pa.RecordBatch],
+    step_s: float,
+    seconds: Callable[[pa.Table], np.ndarray],
+) -> Iterator[Step]:
+    """Rows in time order (``seconds`` gives a table's event times in epoch
+    seconds), cut into windows of ``step_s`` seconds of event time; yields
+    (window end, rows). A window starts at the step boundary before its first
+    row, so empty stretches of time make no steps."""
     pending: list[pa.Table] = []
     end: float | None = None
-    for batch in reader:
-        table = pa.Table.from_batches([batch])
-        ts = table.column("ts").cast(pa.int64()).to_numpy() / 1e6
+    for part in tables:
+        table = part if isinstance(part, pa.Table) else pa.Table.from_batches([part])
+        ts = seconds(table)
         start = 0
         while start < len(ts):
             if end is None:
@@ -158,3 +205,15 @@ def _steps(con: duckdb.DuckDBPyConnection, step_s: float) -> Iterator[tuple[floa
             start = stop
     if pending and end is not None:
         yield end, pa.concat_tables(pending)
+
+
+def _steps(con: duckdb.DuckDBPyConnection, step_s: float) -> Iterator[Step]:
+    """The ``events`` table in time order, cut into steps."""
+    names = ", ".join(EVENT_SCHEMA.names)
+    reader = con.sql(f"SELECT {names} FROM events ORDER BY ts").to_arrow_reader(65536)
+    return cut_steps(reader, step_s, _event_seconds)
+
+
+def _event_seconds(table: pa.Table) -> np.ndarray:
+    seconds: np.ndarray = table.column("ts").cast(pa.int64()).to_numpy() / 1e6
+    return seconds

@@ -174,14 +174,18 @@ class DetectionState:
         if events.num_rows == 0:
             return StepStats(0, 0, 0)
         before = self.prompts.size
-        sig = self.signals(events)
+        self.merge_signals(self.signals(events))
+        n_acc = len(pc.unique(events.column("account_id")))
+        return StepStats(events.num_rows, self.prompts.size - before, n_acc)
+
+    def merge_signals(self, sig: pa.Table) -> None:
+        """Merge an Arrow table of per-event signals (the columns of
+        :meth:`signals`) into the state."""
         self.con.register("_sig_in", sig)
         try:
             self.merge("_sig_in")
         finally:
             self.con.unregister("_sig_in")
-        n_acc = len(pc.unique(events.column("account_id")))
-        return StepStats(events.num_rows, self.prompts.size - before, n_acc)
 
     def merge(self, relation: str) -> None:
         """Merge a table or view of per-event signals into the state."""

@@ -12,6 +12,7 @@ Needs the ``spark`` extra (pyspark) and Java 17 or newer.
 
 from distillguard.engine.spark._graph import connected_components
 from distillguard.engine.spark._session import require_pyspark, spark_session
+from distillguard.engine.spark.replay import replay
 from distillguard.engine.spark.scan import scan
 
-__all__ = ["connected_components", "require_pyspark", "scan", "spark_session"]
+__all__ = ["connected_components", "replay", "require_pyspark", "scan", "spark_session"]

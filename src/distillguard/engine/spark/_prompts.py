@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard.engine.prompts import text_keys
 from distillguard.engine.spark._graph import connected_components
 from distillguard.signals.text import MAX_BUCKET, analyze_prompts
 from distillguard.signals.wrappers import MIN_PROMPTS, WrapperIndex, _segments
@@ -43,6 +44,7 @@ _SIGNALS = pa.schema(
     [
         ("prompt", pa.string()),
         ("first_ord", pa.int64()),
+        ("text_key", pa.int64()),
         ("norm_key", pa.string()),
         ("bands", pa.list_(pa.int64())),
         ("elicit", pa.float32()),
@@ -70,10 +72,8 @@ class PromptSignals:
 def prompt_signals(events: DataFrame) -> PromptSignals:
     """Signals of every distinct prompt of ``events`` (which carry ``_ord``)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
 
-    texts = events.groupBy("prompt").agg(F.min("_ord").alias("first_ord"))
-    sig = texts.mapInArrow(_analyse, from_arrow_schema(_SIGNALS)).persist()
+    sig = analysed_texts(events).persist()
     norms = (
         sig.groupBy("norm_key")
         .agg(
@@ -101,6 +101,19 @@ def prompt_signals(events: DataFrame) -> PromptSignals:
         "prompt", "norm_key", "cluster", "wrapper", "elicit", "elicit_kind", "area", "lang"
     )
     return PromptSignals(by_text, by_norm)
+
+
+def analysed_texts(events: DataFrame) -> DataFrame:
+    """``analyze_prompts`` once per distinct prompt text of ``events``: its
+    first position in the input (``first_ord``), its cache key
+    (``engine.prompts.text_keys``, as a signed long), normalised hash and
+    bands (``norm_key`` as unsigned decimal text, bands as signed longs) and
+    text signals; no clusters or wrappers."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    texts = events.groupBy("prompt").agg(F.min("_ord").alias("first_ord"))
+    return texts.mapInArrow(_analyse, from_arrow_schema(_SIGNALS))
 
 
 def _clusters(norms: DataFrame) -> DataFrame:
@@ -161,7 +174,9 @@ def _analyse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         if not batch.num_rows:
             continue
-        sig = analyze_prompts(batch.column("prompt").to_pylist())
+        texts = batch.column("prompt").to_pylist()
+        sig = analyze_prompts(texts)
+        keys = np.array(text_keys(texts), dtype=np.uint64).view(np.int64)
         flat = pc.list_flatten(sig.column("bands")).to_numpy().astype(np.uint64)
         offsets = pc.list_value_length(sig.column("bands")).to_numpy().cumsum()
         bands = pa.ListArray.from_arrays(
@@ -171,6 +186,7 @@ def _analyse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             [
                 batch.column("prompt"),
                 batch.column("first_ord"),
+                pa.array(keys, pa.int64()),
                 unsigned_text(sig.column("norm_hash").to_numpy()),
                 bands,
                 sig.column("elicit").combine_chunks(),

@@ -27,11 +27,14 @@ if TYPE_CHECKING:
 
 # Per-event signals: the event's own fields and its prompt's signals
 # (``DetectionState._signal_table``); hashes are already unsigned decimal text.
-_SIG_SQL = """
-SELECT e.account_id, unix_micros(e.ts) / 1e6 AS t, e.api_key_id, e.ip, e.asn, e.asn_org,
-       e.hosting, e.user_agent, e.tls_fingerprint, e.model, e.user_turns, e.temperature,
-       e.top_p, e.max_tokens, e.reasoning_effort, e.input_tokens, e.output_tokens,
-       e.reasoning_tokens, e.status,
+EVENT_COLUMNS_SQL = """
+e.account_id, unix_micros(e.ts) / 1e6 AS t, e.api_key_id, e.ip, e.asn, e.asn_org,
+e.hosting, e.user_agent, e.tls_fingerprint, e.model, e.user_turns, e.temperature,
+e.top_p, e.max_tokens, e.reasoning_effort, e.input_tokens, e.output_tokens,
+e.reasoning_tokens, e.status
+"""
+_SIG_SQL = f"""
+SELECT {EVENT_COLUMNS_SQL},
        p.norm_key AS norm_hash, p.cluster, p.wrapper, p.elicit, p.elicit_kind, p.area, p.lang
 FROM _events e JOIN _prompt_sig p ON e.prompt = p.prompt
 """

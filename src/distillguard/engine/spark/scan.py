@@ -53,7 +53,7 @@ def scan(
     """Scan Parquet event files on Spark (``master``); same result as
     ``engine.scan.scan`` on the same input (see ``docs/scaling.md`` for the
     bounded differences)."""
-    _check_parquet(paths, fmt)
+    check_parquet(paths, fmt)
     profile = profile or load_profile()
     spark = spark_session(master)
     timings: dict[str, float] = {}
@@ -86,7 +86,8 @@ def scan(
     return ScanResult(detection, ingest.summary, ingest.rejects, account_rejects, state, timings)
 
 
-def _check_parquet(paths: Sequence[str | Path], fmt: str | None) -> None:
+def check_parquet(paths: Sequence[str | Path], fmt: str | None) -> None:
+    """Raise :class:`ConfigError` unless the input is Parquet."""
     if fmt not in (None, "parquet"):
         raise ConfigError(f"the Spark engine reads Parquet, not {fmt!r}")
     other = [str(p) for p in paths if Path(p).suffix.lower() not in _PARQUET]
