@@ -13,6 +13,7 @@ from distillguard.cli import app
 from distillguard.engine.replay import replay
 from distillguard.engine.scan import scan
 from distillguard.report.json_report import build_report
+from distillguard.signals.parallel import PromptAnalyzer
 from tests.detectors.scenario import scenario
 
 
@@ -102,6 +103,25 @@ def test_scan_in_chunks_gives_the_same_result(files: tuple[Path, Path, set[str]]
     b = {k: v.score for k, v in chunked.detection.scores.accounts.items()}
     assert a == pytest.approx(b)
     assert chunked.state.events == whole.state.events
+
+
+def test_scan_on_several_processes_gives_the_same_result(
+    files: tuple[Path, Path, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompts analysed by worker processes: the same state and report."""
+    ev, acc, _ = files
+    whole = scan([ev], accounts=acc)
+    monkeypatch.setattr("distillguard.signals.parallel.MIN_PARALLEL", 50)
+    shares: list[int] = []
+    real = PromptAnalyzer._ensure_pool
+    monkeypatch.setattr(PromptAnalyzer, "_ensure_pool", lambda self: shares.append(1) or real(self))
+    shared = scan([ev], accounts=acc, batch_rows=500, workers=2)
+    assert shares  # the worker process did take shares
+    assert shared.detection.actions == whole.detection.actions
+    a = {k: v.score for k, v in whole.detection.scores.accounts.items()}
+    b = {k: v.score for k, v in shared.detection.scores.accounts.items()}
+    assert a == pytest.approx(b)
+    assert shared.state.prompts.size == whole.state.prompts.size
 
 
 def test_replay_acts_early_and_reports_when(files: tuple[Path, Path, set[str]]) -> None:

@@ -58,6 +58,14 @@ EngineOpt = Annotated[
 MasterOpt = Annotated[
     str, typer.Option("--spark-master", help="Spark master URL for --engine spark.")
 ]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes analysing prompts (embedded engine; default: the cores available).",
+    ),
+]
 
 
 @contextmanager
@@ -116,13 +124,14 @@ def scan(
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = "local[*]",
     exchange: ExchangeOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Scan event files and write the report of every account and campaign."""
     from distillguard.report.json_report import build_report
     from distillguard.scoring import load_profile
 
     with _errors():
-        run_scan = _scan_engine(engine, spark_master)
+        run_scan = _scan_engine(engine, spark_master, workers)
         prof = load_profile(profile)
         t0 = time.perf_counter()
         with _progress("scan") as update:
@@ -219,12 +228,13 @@ def replay(
         console.print(f"Report: {out}  ({result.steps} steps, {elapsed:.1f} s)")
 
 
-def _scan_engine(engine: str, master: str) -> Callable[..., ScanResult]:
+def _scan_engine(engine: str, master: str, workers: int | None) -> Callable[..., ScanResult]:
     """The scan function of ``--engine`` (Spark's is imported only when asked for)."""
     if engine == "duckdb":
         from distillguard.engine.scan import scan as embedded
+        from distillguard.signals.parallel import default_workers
 
-        return embedded
+        return partial(embedded, workers=workers or default_workers())
     if engine == "spark":
         from distillguard.engine.spark import require_pyspark
         from distillguard.engine.spark import scan as on_spark
@@ -295,6 +305,7 @@ def demo(
     from distillguard.engine.scan import scan as run_scan
     from distillguard.report.html import write_html
     from distillguard.report.json_report import build_report
+    from distillguard.signals.parallel import default_workers
     from distillguard.simulate import SimConfig, generate, write
 
     with _errors():
@@ -313,7 +324,12 @@ def demo(
         )
         t1 = time.perf_counter()
         with _progress("scan") as update:
-            result = run_scan([files.events], accounts=files.accounts, progress=update)  # type: ignore[arg-type]
+            result = run_scan(
+                [files.events],
+                accounts=files.accounts,
+                progress=update,  # type: ignore[arg-type]
+                workers=default_workers(),
+            )
         report = build_report(result.summary, result.detection)
         _write_json(out / "report.json", report)
         write_html(out / "report.html", report, result)

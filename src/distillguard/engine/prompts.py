@@ -7,6 +7,8 @@ prompts it has not seen before, then maps every event to its prompt's row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -17,6 +19,9 @@ from distillguard.signals.text import FingerprintIndex, analyze_prompts
 from distillguard.signals.wrappers import WrapperIndex
 
 _SAMPLE_CAP = 200_000
+
+#: Prompt texts to ``SIGNAL_SCHEMA`` rows, row for row.
+Analyze = Callable[[list[str]], pa.Table]
 
 
 class _Column:
@@ -43,7 +48,10 @@ class PromptCache:
     """Maps prompt texts to their signals: normalised hash, near-duplicate
     cluster, wrapper, reasoning elicitation, capability area, language."""
 
-    def __init__(self) -> None:
+    def __init__(self, analyze: Analyze = analyze_prompts) -> None:
+        #: ``analyze_prompts`` or a drop-in for it (``PromptAnalyzer`` shares
+        #: large batches out over several cores).
+        self.analyze = analyze
         self._row: dict[int, int] = {}
         self.fingerprints = FingerprintIndex()
         self.wrappers = WrapperIndex()
@@ -121,7 +129,7 @@ class PromptCache:
         return rows
 
     def _analyse(self, texts: list[str]) -> None:
-        self._absorb(texts, analyze_prompts(texts))
+        self._absorb(texts, self.analyze(texts))
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
         norm = sig.column("norm_hash").to_numpy()

@@ -15,6 +15,8 @@ from distillguard.engine.detect import Detection, detect
 from distillguard.engine.state import DetectionState
 from distillguard.events import IngestSummary, read_accounts, read_events
 from distillguard.scoring import Profile, load_profile
+from distillguard.signals import analyze_prompts
+from distillguard.signals.parallel import PromptAnalyzer
 
 #: Called with (stage, events done so far).
 Progress = Callable[[str, int], None]
@@ -31,6 +33,8 @@ class ScanResult:
     account_rejects: pa.Table | None
     state: DetectionState
     timings: dict[str, float] = field(default_factory=dict)
+    #: Peak resident memory of the largest prompt-analysis worker (``workers`` > 1).
+    worker_peak_rss_mb: float = 0.0
 
 
 def scan(
@@ -44,10 +48,16 @@ def scan(
     detectors: Sequence[Detector] | None = None,
     merge_rows: int = MERGE_ROWS,
     batch_rows: int = 65536,
+    workers: int = 1,
 ) -> ScanResult:
     """Ingest ``paths``, compute signals batch by batch, merge them into the
     detection state every ``merge_rows`` events (the merge is exact whatever
-    the chunking, so this only bounds memory), and run detection once."""
+    the chunking, so this only bounds memory), and run detection once.
+
+    ``workers`` > 1 analyses large batches of new prompts on that many
+    processes (``signals.parallel``), with the same result. The workers start
+    from a fresh interpreter, so a script calling this with ``workers`` > 1
+    needs the ``if __name__ == "__main__":`` guard."""
     profile = profile or load_profile()
     con = duckdb.connect(str(database) if database else ":memory:")
     state = DetectionState(con)
@@ -70,32 +80,41 @@ def scan(
         pending = 0
         timings["state"] += time.perf_counter() - t0
 
-    it = iter(reader)
-    while True:
-        t0 = time.perf_counter()
-        batch = next(it, None)
-        timings["ingest"] += time.perf_counter() - t0
-        if batch is None:
-            break
-        t0 = time.perf_counter()
-        sig = state.signals(pa.Table.from_batches([batch]))
-        con.register("_batch_sig", sig)
-        if pending == 0:
-            con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM _batch_sig")
-        else:
-            con.execute("INSERT INTO _sig_all SELECT * FROM _batch_sig")
-        con.unregister("_batch_sig")
-        pending += batch.num_rows
-        timings["signals"] += time.perf_counter() - t0
-        done += batch.num_rows
-        if progress:
-            progress("signals", done)
-        if pending >= merge_rows:
+    analyzer = PromptAnalyzer(workers)
+    state.prompts.analyze = analyzer
+    try:
+        it = iter(reader)
+        while True:
+            t0 = time.perf_counter()
+            batch = next(it, None)
+            timings["ingest"] += time.perf_counter() - t0
+            if batch is None:
+                break
+            t0 = time.perf_counter()
+            sig = state.signals(pa.Table.from_batches([batch]))
+            con.register("_batch_sig", sig)
+            if pending == 0:
+                con.execute("CREATE OR REPLACE TEMP TABLE _sig_all AS SELECT * FROM _batch_sig")
+            else:
+                con.execute("INSERT INTO _sig_all SELECT * FROM _batch_sig")
+            con.unregister("_batch_sig")
+            pending += batch.num_rows
+            timings["signals"] += time.perf_counter() - t0
+            done += batch.num_rows
+            if progress:
+                progress("signals", done)
+            if pending >= merge_rows:
+                flush()
+        if pending:
             flush()
-    if pending:
-        flush()
+    finally:
+        analyzer.close()
+        state.prompts.analyze = analyze_prompts
+    worker_rss = analyzer.worker_peak_rss_mb
     if progress:
         progress("detect", done)
     detection = detect(state, profile, detectors)
     timings.update(detection.timings)
-    return ScanResult(detection, reader.summary, reader.rejects, account_rejects, state, timings)
+    return ScanResult(
+        detection, reader.summary, reader.rejects, account_rejects, state, timings, worker_rss
+    )
