@@ -9,8 +9,8 @@ Loads ``--cidrs`` CIDR blocks and ``--accounts`` account decisions, then prints:
    with many keep-alive connections; requests per second and latency
    percentiles as wrk measures them;
 3. the stream with ``--expired`` long-expired rows in the store: the time of a
-   start-up snapshot, an empty delta and a delta of a few changes (SQLite, and
-   PostgreSQL with ``--pg URL``).
+   start-up snapshot, an empty delta and a delta of a few changes, then of the
+   purge of those rows (SQLite, and PostgreSQL with ``--pg URL``).
 
     apt-get install wrk          # the load generator (Debian package)
     python benchmarks/bench_check.py [--cidrs 100000] [--accounts 1000000]
@@ -31,10 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
@@ -42,6 +43,8 @@ from sqlalchemy import Engine, create_engine, text
 from distillguard.decisions import Decision, DecisionMatcher, RequestContext, ThrottleParams
 from distillguard.decisions.model import DecisionType, Origin, Scope
 from distillguard.decisions.store import DecisionStore
+
+T = TypeVar("T")
 
 WRK_SCRIPT = """
 math.randomseed(%(seed)d)
@@ -210,6 +213,13 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("decision service not ready in time")
 
 
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """``fn``'s result and the seconds it took."""
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - t0
+
+
 def bench_stream(url: str | Engine, n_expired: int, label: str) -> None:
     store = DecisionStore(url)
     now = datetime.now(UTC)
@@ -229,24 +239,25 @@ def bench_stream(url: str | Engine, n_expired: int, label: str) -> None:
     )
     store.add_enforcer("bench")
 
-    t0 = time.perf_counter()
-    snap = store.stream("bench", startup=True)
-    t_snap = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    empty = store.stream("bench")
-    t_empty = time.perf_counter() - t0
+    snap, t_snap = timed(store.stream, "bench", startup=True)
+    empty, t_empty = timed(store.stream, "bench")
     store.add([_fast(DecisionType.BLOCK, Scope.IP, f"192.0.2.{i}", now) for i in range(50)])
     for d in snap.new[:50]:
         store.delete(d.id)
-    t0 = time.perf_counter()
-    delta = store.stream("bench")
-    t_delta = time.perf_counter() - t0
+    delta, t_delta = timed(store.stream, "bench")
     print(
         f"stream[{label}]: startup snapshot {len(snap.new):,} decisions in {t_snap * 1000:.1f} ms; "
         f"empty delta in {t_empty * 1000:.1f} ms; delta of {len(delta.new)} new + "
         f"{len(delta.deleted)} deleted in {t_delta * 1000:.1f} ms"
     )
     assert (len(snap.new), empty.new, empty.deleted) == (1000, [], [])
+    purged, t_purge = timed(store.purge, timedelta(days=7))
+    after, t_after = timed(store.stream, "bench")
+    print(
+        f"stream[{label}]: purge of {purged:,} rows expired 30 days ago in {t_purge:.1f} s "
+        f"({purged / t_purge:,.0f} rows/s, batches of 1,000); "
+        f"the next pull a delta (startup={after.startup}) in {t_after * 1000:.1f} ms"
+    )
     store.close()
 
 

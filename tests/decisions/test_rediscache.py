@@ -263,3 +263,21 @@ def test_mirror_command_rejects_bad_options(tmp_path: Path) -> None:
     args = ["decisions", "mirror", "--db", db, "--redis", REDIS_URL, "--lock-ttl", "0.1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
+
+
+def test_a_mirror_behind_a_purge_rewrites_the_cache(
+    store: DecisionStore, cache: RedisDecisionCache
+) -> None:
+    gone, kept = block("acct_gone"), block("acct_kept")
+    store.add([gone, kept])
+    mirror = DecisionMirror(store, cache)
+    mirror.step()
+    follower, matcher = follow(cache)
+    follower.pull(matcher)
+    store.delete(gone.id)  # purged before the mirror reads it: the delta cannot tell
+    store.purge(timedelta(days=7), now=utcnow() + timedelta(days=8))
+    mirror.step()
+    follower.pull(matcher)
+    assert follower.reloads == 2
+    assert ids(matcher.decisions()) == ids(store.active()) == [kept.id]
+    mirror.release()

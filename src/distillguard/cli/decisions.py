@@ -161,6 +161,20 @@ def delete(
         console.print(f"deleted {decision_id}")
 
 
+@app.command()
+def purge(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Age of a deletion or expiry, e.g. 7d.")
+    ],
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Remove decisions deleted or expired longer ago than --older-than. Enforcers
+    that last pulled before what was removed reload a full snapshot."""
+    with _errors():
+        removed = _store(db).purge(parse_duration(older_than))
+        console.print(f"purged {removed} decisions")
+
+
 @app.command("import-report")
 def import_report(
     report: Annotated[Path, typer.Argument(help="Scan report JSON (distillguard.report/1).")],

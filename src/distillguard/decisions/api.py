@@ -18,6 +18,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -49,6 +50,10 @@ class ServiceSettings(BaseModel):
     refresh_interval: float = Field(default=1.0, gt=0)
     #: Seconds to wait for the start-up snapshot before serving without it.
     startup_timeout: float = Field(default=120.0, gt=0)
+    #: Remove decisions deleted or expired longer ago than this (``P7D``, or
+    #: seconds) every ``purge_interval`` seconds; unset, rows are kept for ever.
+    purge_after: timedelta | None = Field(default=None, gt=timedelta(0))
+    purge_interval: float = Field(default=3600.0, gt=0)
 
 
 class DecisionService:
@@ -102,6 +107,17 @@ class DecisionService:
                 self.metrics.refresh_errors.inc()
                 log.warning("decision refresh failed: %s", exc)
             await asyncio.sleep(self.settings.refresh_interval)
+
+    async def purge(self, older_than: timedelta) -> None:
+        """Purge the store every ``purge_interval`` seconds; failures are logged
+        and tried again next time."""
+        while True:
+            try:
+                removed = await run_in_threadpool(self.store.purge, older_than)
+                log.info("purged %d old decisions", removed)
+            except StoreError as exc:
+                log.warning("decision purge failed: %s", exc)
+            await asyncio.sleep(self.settings.purge_interval)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -162,13 +178,17 @@ def create_decision_app(
         except (StoreError, TimeoutError) as exc:
             service.metrics.refresh_errors.inc()
             log.warning("decision snapshot not loaded at start-up: %s", exc or "timed out")
-        task = asyncio.create_task(service.run(), name="decision-refresh")
+        tasks = [asyncio.create_task(service.run(), name="decision-refresh")]
+        if service.settings.purge_after is not None:
+            purge = service.purge(service.settings.purge_after)
+            tasks.append(asyncio.create_task(purge, name="decision-purge"))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(title="DistillGuard decision service", lifespan=lifespan)
     app.state.service = service

@@ -2,9 +2,10 @@
 
 The first pull asks for the start-up snapshot and replaces the matcher's
 content; every later pull applies the ``{new, deleted}`` delta since the last
-one. The client sends back the cursor of its previous answer, so several
-processes that share one enforcer token (workers of one gateway) each get every
-change, not a share of them.
+one, unless the service answers it with a snapshot (``startup: true``), which
+replaces the content again. The client sends back the cursor of its previous
+answer, so several processes that share one enforcer token (workers of one
+gateway) each get every change, not a share of them.
 
     client = DecisionStreamClient("http://decisions:8081", token)
     client.pull(matcher)          # start-up snapshot
@@ -109,7 +110,9 @@ class DecisionStreamClient:
             cursor = str(body["cursor"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise StreamError(f"{self.base_url}: malformed decision stream answer: {exc}") from exc
-        if self._cursor is None:
+        # The service answers a cursor it cannot serve deltas from (purged past,
+        # or from another database) with a snapshot too.
+        if self._cursor is None or body.get("startup") is True:
             matcher.replace(new)
         else:
             matcher.apply(new, deleted)

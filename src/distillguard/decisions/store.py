@@ -13,6 +13,12 @@ and the ids of the rows it holds that were deleted by ``H`` or expired by
 ``now``. Each query is a range scan of one index (``seq``, ``deleted_seq``,
 ``expires``), so millions of long-expired rows cost nothing: expiry is reported
 once, in the one window ``(T, now]`` that contains it.
+
+Nothing is removed by those changes; :meth:`DecisionStore.purge` removes rows
+deleted or expired long ago, and records the highest deletion number and expiry
+it removed as the *purge mark*. A cursor behind the mark may hold a row whose
+deletion can no longer be told, so its next pull is a start-up snapshot: the
+consumer replaces what it holds instead of applying a delta.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -66,6 +73,8 @@ __all__ = ["Cursor", "DecisionStore", "Delta", "Enforcer", "hash_token"]
 
 #: Stored as the expiry of decisions without ``until``, so that one index serves all.
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+#: The purge mark's time before anything was purged.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -108,6 +117,9 @@ decisions_t = Table(
     Index("ix_dg_decisions_scope_value", "scope", "value"),
 )
 
+#: Lets a purge find long-deleted rows without a scan (created on existing tables too).
+deleted_at_ix = Index("ix_dg_decisions_deleted_at", decisions_t.c.deleted_at)
+
 enforcers_t = Table(
     "dg_enforcers",
     metadata,
@@ -126,6 +138,18 @@ sequence_t = Table(
     Column("id", Integer, primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+#: The purge mark: the highest deletion number and expiry of the rows purged.
+purged_t = Table(
+    "dg_purged",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("time", UTCDateTime, nullable=False),
+)
+
+#: Rows a purge removes per transaction, so that no lock is held for long.
+PURGE_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,13 +278,21 @@ class DecisionStore:
         try:
             self.engine = make_engine(url) if isinstance(url, str) else url
             metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                if conn.execute(select(sequence_t.c.value)).first() is None:
-                    conn.execute(sequence_t.insert().values(id=1, value=0))
-        except IntegrityError:
-            pass  # another process created the sequence row first
+            with self.engine.begin() as conn:  # on tables made before the index was
+                conn.execute(CreateIndex(deleted_at_ix, if_not_exists=True))
+            self._seed(sequence_t, {"id": 1, "value": 0})
+            self._seed(purged_t, {"id": 1, "seq": 0, "time": EPOCH})
         except SQLAlchemyError as exc:
             raise StoreError(f"decision store unavailable: {_brief(exc)}") from exc
+
+    def _seed(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert the single row of ``table`` unless it is there."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(table.c.id)).first() is None:
+                    conn.execute(table.insert().values(**row))
+        except IntegrityError:
+            pass  # another process inserted it first
 
     def close(self) -> None:
         self.engine.dispose()
@@ -392,6 +424,41 @@ class DecisionStore:
         with self._tx() as conn:
             return int(conn.execute(select(func.count()).select_from(decisions_t)).scalar_one())
 
+    def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Remove the rows deleted or expired more than ``older_than`` ago (never a
+        live one); returns how many. Each transaction removes at most
+        :data:`PURGE_BATCH` rows and raises the purge mark, so writers and pulls
+        wait on no long lock, and a consumer whose cursor predates what was
+        removed reloads a snapshot instead of missing a deletion."""
+        if older_than <= timedelta(0):
+            raise StoreError("purge needs a positive age")
+        cutoff = (as_utc(now) if now is not None else utcnow()) - older_than
+        done = 0
+        for old in (decisions_t.c.deleted_at < cutoff, decisions_t.c.expires < cutoff):
+            while (n := self._purge_batch(old, cutoff)) > 0:
+                done += n
+                if n < PURGE_BATCH:
+                    break
+        return done
+
+    def _purge_batch(self, old: ColumnElement[bool], cutoff: datetime) -> int:
+        c = decisions_t.c
+        batch = select(c.id).where(old).limit(PURGE_BATCH)
+        with self._tx() as conn:
+            gone = conn.execute(
+                decisions_t.delete().where(c.id.in_(batch)).returning(c.deleted_seq, c.expires)
+            ).all()
+            if gone:
+                # A consumer learnt of an expiry once its cursor time passed it,
+                # of any other removed row once its cursor passed the deletion.
+                seq = max((r.deleted_seq for r in gone if r.expires >= cutoff), default=0)
+                time = max((r.expires for r in gone if r.expires < cutoff), default=EPOCH)
+                mark = conn.execute(select(purged_t).with_for_update()).one()
+                conn.execute(
+                    update(purged_t).values(seq=max(mark.seq, seq), time=max(mark.time, time))
+                )
+        return len(gone)
+
     # -- the change stream ----------------------------------------------------------
 
     def changes(self, since: Cursor | None, now: datetime | None = None) -> Delta:
@@ -401,14 +468,20 @@ class DecisionStore:
             head = int(
                 conn.execute(select(sequence_t.c.value).where(sequence_t.c.id == 1)).scalar_one()
             )
-            if since is None:
-                return Delta(self._live(conn, 0, head, now), [], Cursor(head, now), startup=True)
-            if since.seq > head:
-                # A cursor from another database (or a restored one): start over.
-                return Delta(self._live(conn, 0, head, now), [], Cursor(head, now), startup=True)
+            # A cursor from another database (or a restored one) starts over.
+            if since is None or since.seq > head:
+                return self._snapshot(conn, head, now)
             new = self._live(conn, since.seq, head, now) if head > since.seq else []
             deleted = self._gone(conn, since, head, now)
+            # Read last: a purge that removed rows from under the queries above
+            # has committed by now, so its mark shows here.
+            mark = conn.execute(select(purged_t.c.seq, purged_t.c.time)).one()
+            if since.seq < mark.seq or since.time < mark.time:
+                return self._snapshot(conn, head, now)
         return Delta(new, deleted, Cursor(head, max(now, since.time)))
+
+    def _snapshot(self, conn: Connection, head: int, now: datetime) -> Delta:
+        return Delta(self._live(conn, 0, head, now), [], Cursor(head, now), startup=True)
 
     @staticmethod
     def _alive_at(head: int) -> ColumnElement[bool]:

@@ -140,7 +140,7 @@ def _database_puller(url: str) -> Puller:
         if store is None:
             store = DecisionStore(url)
         delta = store.changes(cursor)
-        if cursor is None:
+        if delta.startup:  # the first pull, or a cursor the store cannot follow
             matcher.replace(delta.new)
         else:
             matcher.apply(delta.new, delta.deleted)
