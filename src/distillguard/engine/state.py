@@ -59,16 +59,14 @@ CREATE TABLE IF NOT EXISTS acct (
 );
 CREATE TABLE IF NOT EXISTS acct_key (
     account_id VARCHAR, family VARCHAR, key VARCHAR,
-    n BIGINT, first_ts DOUBLE, last_ts DOUBLE,
-    PRIMARY KEY (account_id, family, key)
+    n BIGINT, first_ts DOUBLE, last_ts DOUBLE
 );
 CREATE TABLE IF NOT EXISTS acct_distinct (
     account_id VARCHAR, family VARCHAR, d BIGINT,
     PRIMARY KEY (account_id, family)
 );
 CREATE TABLE IF NOT EXISTS key_pop (
-    family VARCHAR, key VARCHAR, n_accounts BIGINT, n BIGINT, first_ts DOUBLE,
-    PRIMARY KEY (family, key)
+    family VARCHAR, key VARCHAR, n_accounts BIGINT, n BIGINT, first_ts DOUBLE
 );
 CREATE TABLE IF NOT EXISTS model_seen (model VARCHAR PRIMARY KEY, first_ts DOUBLE);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -273,18 +271,20 @@ class DetectionState:
             INSERT INTO acct_distinct
             SELECT account_id, family, count(*) FROM _k_new GROUP BY ALL
             ON CONFLICT DO UPDATE SET d = d + EXCLUDED.d;
-            INSERT INTO key_pop
-            SELECT family, key, count(*), sum(n), min(first_ts) FROM _k_new GROUP BY ALL
-            ON CONFLICT DO UPDATE SET n_accounts = n_accounts + EXCLUDED.n_accounts,
-                n = key_pop.n + EXCLUDED.n;
-            UPDATE key_pop SET n = key_pop.n + s.n FROM (
-                SELECT family, key, sum(n) AS n FROM _k ANTI JOIN _k_new
-                USING (account_id, family, key) GROUP BY ALL
-            ) s WHERE key_pop.family = s.family AND key_pop.key = s.key;
-            INSERT INTO acct_key SELECT * FROM _k
-            ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n,
-                last_ts = greatest(last_ts, EXCLUDED.last_ts);
-            DROP TABLE _k; DROP TABLE _k_new;
+            CREATE OR REPLACE TEMP TABLE _p AS
+            SELECT family, key, sum(new) AS n_accounts, sum(n) AS n, min(first_ts) AS first_ts
+            FROM (
+                SELECT family, key, 0 AS new, n, first_ts FROM _k
+                UNION ALL SELECT family, key, 1, 0, NULL FROM _k_new
+            ) GROUP BY ALL;
+            UPDATE key_pop SET n_accounts = key_pop.n_accounts + p.n_accounts, n = key_pop.n + p.n
+            FROM _p p WHERE key_pop.family = p.family AND key_pop.key = p.key;
+            INSERT INTO key_pop SELECT p.* FROM _p p ANTI JOIN key_pop USING (family, key);
+            UPDATE acct_key SET n = acct_key.n + k.n, last_ts = greatest(acct_key.last_ts, k.last_ts)
+            FROM _k k WHERE acct_key.account_id = k.account_id AND acct_key.family = k.family
+                AND acct_key.key = k.key;
+            INSERT INTO acct_key SELECT * FROM _k_new;
+            DROP TABLE _k; DROP TABLE _k_new; DROP TABLE _p;
             """
         )
 
