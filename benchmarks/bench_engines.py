@@ -2,7 +2,7 @@
 input: wall time per stage and the ratio. Each engine runs in a fresh process
 (the Spark one on ``local[N]``, its session start included and shown apart).
 
-    python benchmarks/bench_engines.py --events 5000000 --master 'local[2]'
+    python benchmarks/bench_engines.py --events 5000000 --master 'local[2]' --workers 2
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ EMBEDDED = """
 import time
 from distillguard.engine.scan import scan
 t0 = time.perf_counter()
-r = scan([{events!r}], accounts={accounts!r})
+r = scan([{events!r}], accounts={accounts!r}, workers={workers})
 result = {{"seconds": time.perf_counter() - t0, "lines": r.summary.lines, "timings": r.timings,
            "campaigns": len(r.detection.scores.campaigns)}}
 """
@@ -42,13 +42,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=5_000_000)
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="embedded prompt-analysis processes (as local[N])"
+    )
     args = ap.parse_args()
     console = Console()
     data = dataset(args.events, fmt="parquet")
     paths = {"events": str(events_file(data)), "accounts": str(data / "accounts.jsonl")}
     runs = {}
     for name, code in (("duckdb", EMBEDDED), (f"spark {args.master}", SPARK)):
-        res = measured(code.format(master=args.master, **paths))
+        res = measured(code.format(master=args.master, workers=args.workers, **paths))
         runs[name] = res
         console.print(f"{name}: {res['lines']:,} events in {res['seconds']:.1f} s")
     table = Table(title=f"scan of {args.events:,} events: seconds per stage")
