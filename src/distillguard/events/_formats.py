@@ -109,15 +109,16 @@ class ParquetSource(Source):
         line = 1
         try:
             for batch in parquet.iter_batches(batch_size=batch_rows):
-                texts = _to_json(con, _timestamps_as_text(batch))
+                texts = rows_as_json(con, timestamps_as_text(batch))
                 lines = np.arange(line, line + batch.num_rows, dtype=np.int64)
                 line += batch.num_rows
-                yield _drop_oversized(texts, lines)
+                yield drop_oversized(texts, lines)
         except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"cannot read {self.path}: {exc}") from exc
 
 
-def _timestamps_as_text(batch: pa.RecordBatch) -> pa.Table:
+def timestamps_as_text(batch: pa.RecordBatch) -> pa.Table:
+    """``batch`` with timestamps as the contract's UTC text and strings as plain ``string``."""
     table = pa.Table.from_batches([batch])
     for i, fld in enumerate(table.schema):
         if pa.types.is_timestamp(fld.type):
@@ -129,13 +130,15 @@ def _timestamps_as_text(batch: pa.RecordBatch) -> pa.Table:
     return table
 
 
-def _to_json(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Array:
+def rows_as_json(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Array:
+    """Each row of ``table`` as one JSON object text, as a JSON Lines record would be."""
     t = table  # noqa: F841 (read by DuckDB)
     result = con.sql("SELECT to_json(t)::VARCHAR AS j FROM t").to_arrow_table()
     return result.column("j").combine_chunks()
 
 
-def _drop_oversized(texts: pa.Array, lines: np.ndarray) -> Block:
+def drop_oversized(texts: pa.Array, lines: np.ndarray) -> Block:
+    """A block of ``texts``, records over ``MAX_RECORD_BYTES`` rejected as oversized."""
     too_big = pc.greater(pc.binary_length(texts), MAX_RECORD_BYTES).to_numpy(zero_copy_only=False)
     rejects = []
     if too_big.any():

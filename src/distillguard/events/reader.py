@@ -105,7 +105,7 @@ class EventReader:
         self.summary = IngestSummary()
         self._rejects = []
         started = time.perf_counter()
-        run = _Run(self._enrich)
+        run = IngestRun(self._enrich)
         for name, table, rejects, duplicates in prefetch(self._processed(run)):
             self.summary._add(name, table.num_rows, rejects, duplicates)
             self._keep(name, rejects)
@@ -114,7 +114,7 @@ class EventReader:
         self.summary.distinct_ips = run.enricher.lookups
         self.summary.seconds = time.perf_counter() - started
 
-    def _processed(self, run: _Run) -> Iterator[tuple[str, pa.Table, list[Reject], int]]:
+    def _processed(self, run: IngestRun) -> Iterator[tuple[str, pa.Table, list[Reject], int]]:
         for name, block, table, rejects in prefetch(self._validated()):
             yield (name, *run.finish(block, table, rejects))
 
@@ -187,7 +187,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 _ITEM, _END, _ERROR = 0, 1, 2
 
 
-class _Run:
+class IngestRun:
     """State carried across the files of one run: seen ids, IP cache."""
 
     def __init__(self, enrich: bool) -> None:
@@ -203,17 +203,24 @@ class _Run:
         self, block: Block, table: pa.Table, rejects: list[Reject]
     ) -> tuple[pa.Table, list[Reject], int]:
         """IP checks and enrichment, then duplicates (in block order)."""
-        rejects = list(block.rejects) + rejects
-        table, bad = self._check_ips(table)
-        for row in table.column("_row").to_numpy()[bad].tolist():
-            raw = truncate(block.texts[row].as_py().rstrip())
-            rejects.append((int(block.lines[row]), Reason.BAD_IP, raw))
-        table = table.filter(pa.array(~bad))
+        table, rejects = self.enrich(block, table, rejects)
         keep = self._first_seen(table.column("request_id"))
         duplicates = int((~keep).sum())
         if duplicates:
             table = table.filter(pa.array(keep))
         return table.drop_columns(["_row"]).cast(EVENT_SCHEMA), rejects, duplicates
+
+    def enrich(
+        self, block: Block, table: pa.Table, rejects: list[Reject]
+    ) -> tuple[pa.Table, list[Reject]]:
+        """The candidates of ``block`` with IPs checked and enriched, and all the
+        block's rejects (its own, ``rejects``, then malformed IPs)."""
+        rejects = list(block.rejects) + rejects
+        table, bad = self._check_ips(table)
+        for row in table.column("_row").to_numpy()[bad].tolist():
+            raw = truncate(block.texts[row].as_py().rstrip())
+            rejects.append((int(block.lines[row]), Reason.BAD_IP, raw))
+        return table.filter(pa.array(~bad)), rejects
 
     def _check_ips(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
         """Canonical IPs and enrichment; the mask of rows whose IP is malformed.

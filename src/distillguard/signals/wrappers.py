@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 
 from distillguard.signals.text import hash_texts, normalize_array
 
-__all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "WrapperIndex"]
+__all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "Segments", "WrapperIndex", "segments"]
 
 MIN_PROMPTS: Final = 20
 MIN_FRAME_WORDS: Final = 3
@@ -87,6 +87,19 @@ class WrapperIndex:
         self._count = np.zeros(0, dtype=np.uint32)  # distinct prompts per segment
         self._samples: dict[int, str] = {}
 
+    @classmethod
+    def from_counts(
+        cls,
+        hashes: npt.NDArray[np.uint64],
+        counts: npt.NDArray[np.uint32],
+        min_prompts: int = MIN_PROMPTS,
+    ) -> WrapperIndex:
+        """An index holding segment counts made elsewhere (sorted ``hashes``,
+        distinct prompts of each), for :meth:`assign` to use as they are."""
+        index = cls(min_prompts)
+        index._seg, index._count = hashes, counts
+        return index
+
     @property
     def n_segments(self) -> int:
         """Segment hashes currently counted."""
@@ -100,9 +113,9 @@ class WrapperIndex:
             return np.zeros(0, dtype=np.uint64)
         _, first, inverse = np.unique(nh, return_index=True, return_inverse=True)
         distinct = [texts[i] for i in first.tolist()]
-        seg = _segments(distinct)
+        seg = segments(distinct)
         self._count_segments(seg)
-        ids = self._assign(seg, distinct)
+        ids = self.assign(seg, distinct)
         result: npt.NDArray[np.uint64] = ids[inverse.reshape(-1)]
         return result
 
@@ -111,7 +124,7 @@ class WrapperIndex:
         sample prompt; ``""`` for 0 or an unknown (or unsampled) id."""
         return self._samples.get(int(wrapper_id), "")
 
-    def _count_segments(self, seg: _Segments) -> None:
+    def _count_segments(self, seg: Segments) -> None:
         live = seg.hash != 0
         row, h = seg.row[live], seg.hash[live]
         order = np.lexsort((h, row))
@@ -140,7 +153,8 @@ class WrapperIndex:
         )
         return fixed
 
-    def _assign(self, seg: _Segments, texts: list[str]) -> npt.NDArray[np.uint64]:
+    def assign(self, seg: Segments, texts: list[str]) -> npt.NDArray[np.uint64]:
+        """Each text's wrapper id from the counts held now, which it leaves as they are."""
         n = len(texts)
         fixed = self._fixed(seg.hash)
         live = seg.hash != 0
@@ -164,7 +178,7 @@ class WrapperIndex:
     def _sample(
         self,
         ids: npt.NDArray[np.uint64],
-        seg: _Segments,
+        seg: Segments,
         fixed: npt.NDArray[np.bool_],
         texts: list[str],
     ) -> None:
@@ -188,7 +202,7 @@ class WrapperIndex:
             self._samples[w] = "".join(parts).strip()
 
 
-class _Segments:
+class Segments:
     """Segments of a batch of texts, flat and in order."""
 
     def __init__(
@@ -201,7 +215,8 @@ class _Segments:
         self.raw, self.row, self.hash, self.words = raw, row, hash_, words
 
 
-def _segments(texts: list[str]) -> _Segments:
+def segments(texts: list[str]) -> Segments:
+    """Cut ``texts`` into segments, each normalised and hashed (0: no letters)."""
     pre = [unicodedata.normalize("NFKC", t) for t in texts]
     arr = pa.array([t.encode("utf-8", "replace").decode("utf-8") for t in pre], pa.large_string())
     marked = pc.replace_substring_regex(arr, *_BOUNDARY)
@@ -215,4 +230,4 @@ def _segments(texts: list[str]) -> _Segments:
     empty = ~np.asarray(pc.match_substring_regex(norm, r"\pL").to_numpy(zero_copy_only=False), bool)
     hashes = hash_texts(norm.to_pylist())
     hashes[empty] = 0
-    return _Segments(raw, row, hashes, np.where(empty, 0, words).astype(np.int64))
+    return Segments(raw, row, hashes, np.where(empty, 0, words).astype(np.int64))

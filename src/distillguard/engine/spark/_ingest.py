@@ -4,7 +4,7 @@ Each file is read by Spark (one scan per file, so every partition holds rows
 of one file, with their row index). The Python workers turn each Arrow batch
 into the JSON records the embedded Parquet reader builds, and validate,
 normalise and enrich them with the embedded reader's own code
-(``events._candidates``, the IP checks of ``events.reader``): a record is
+(``events._candidates``, ``IngestRun.enrich`` of ``events.reader``): a record is
 accepted or rejected for the same reason on both engines. Only the removal of
 repeated ``request_id`` values is global, and it is done by Spark: the first
 record in input order (file, then row) is kept, as the embedded reader does.
@@ -25,10 +25,8 @@ import pyarrow as pa
 from distillguard._exceptions import IngestError
 from distillguard.events import EVENT_SCHEMA, MAX_REJECTS, REJECT_SCHEMA, IngestSummary
 from distillguard.events._candidates import TierPlan, candidates
-from distillguard.events._fields import Reason
-from distillguard.events._formats import _drop_oversized, _timestamps_as_text, _to_json
-from distillguard.events._sources import truncate
-from distillguard.events.reader import SourceSummary, _Run
+from distillguard.events._formats import drop_oversized, rows_as_json, timestamps_as_text
+from distillguard.events.reader import IngestRun, SourceSummary
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -150,9 +148,9 @@ def _rejects(checked: DataFrame, names: list[str]) -> pa.Table:
 
 
 @cache
-def _worker() -> tuple[_Run, duckdb.DuckDBPyConnection]:
+def _worker() -> tuple[IngestRun, duckdb.DuckDBPyConnection]:
     """Per worker process: the IP enrichment cache and a DuckDB connection."""
-    return _Run(True), duckdb.connect()
+    return IngestRun(True), duckdb.connect()
 
 
 def _validate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -164,22 +162,16 @@ def _validate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 
 def _check(
-    batch: pa.RecordBatch, run: _Run, con: duckdb.DuckDBPyConnection, plan: TierPlan
+    batch: pa.RecordBatch, run: IngestRun, con: duckdb.DuckDBPyConnection, plan: TierPlan
 ) -> pa.Table:
     """One batch of a file's rows: events and rejects, as ``CHECKED_SCHEMA``."""
     file = int(batch.column("_file")[0].as_py())
     lines = batch.column("_row_index").to_numpy(zero_copy_only=False).astype(np.int64) + 1
     data = batch.select([n for n in batch.schema.names if n not in ("_file", "_row_index")])
-    block = _drop_oversized(_to_json(con, _timestamps_as_text(data)), lines)
-    table, rejects = candidates(block, plan=plan)
-    rejects = list(block.rejects) + rejects
-    # The embedded reader's IP checks and enrichment (``EventReader.finish``
+    block = drop_oversized(rows_as_json(con, timestamps_as_text(data)), lines)
+    # The embedded reader's IP checks and enrichment (``IngestRun.finish``
     # without its de-duplication, which is global here).
-    table, bad = run._check_ips(table)
-    for row in table.column("_row").to_numpy()[bad].tolist():
-        raw = truncate(block.texts[row].as_py().rstrip())
-        rejects.append((int(block.lines[row]), Reason.BAD_IP, raw))
-    table = table.filter(pa.array(~bad))
+    table, rejects = run.enrich(block, *candidates(block, plan=plan))
     event_lines = block.lines[table.column("_row").to_numpy()]
     events = table.drop_columns(["_row"]).cast(EVENT_SCHEMA)
     n = events.num_rows

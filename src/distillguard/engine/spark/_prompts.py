@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from distillguard.engine.prompts import text_keys
 from distillguard.engine.spark._graph import connected_components
 from distillguard.signals.text import MAX_BUCKET, analyze_prompts
-from distillguard.signals.wrappers import MIN_PROMPTS, WrapperIndex, _segments
+from distillguard.signals.wrappers import MIN_PROMPTS, WrapperIndex, segments
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -203,7 +203,7 @@ def _segment_hashes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
     for batch in batches:
         if not batch.num_rows:
             continue
-        seg = _segments(batch.column("text").to_pylist())
+        seg = segments(batch.column("text").to_pylist())
         live = seg.hash != 0
         pairs = np.unique(np.stack([seg.row[live].astype(np.uint64), seg.hash[live]]), axis=1)
         keys = batch.column("norm_key").take(pa.array(pairs[0].astype(np.int64)))
@@ -225,12 +225,10 @@ def _assign(
         order = np.argsort(keys, kind="stable")
         texts = batch.column("text").take(pa.array(order)).to_pylist()
         # The index's counting is incremental by design; here the counts are
-        # global and given, so it is seeded with them and only assigns (its
-        # private members, read and set here only, keep one definition of
-        # what a frame is).
-        index = WrapperIndex(MIN_PROMPTS)
-        index._seg, index._count = fixed, counts
-        ids = index._assign(_segments(texts), texts)
+        # global and given, so it is seeded with them and only assigns (which
+        # keeps one definition of what a frame is).
+        index = WrapperIndex.from_counts(fixed, counts, MIN_PROMPTS)
+        ids = index.assign(segments(texts), texts)
         seen: set[int] = set()
         template: list[str | None] = []
         for w in ids.tolist():
