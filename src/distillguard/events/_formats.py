@@ -115,6 +115,8 @@ class ParquetSource(Source):
                 yield drop_oversized(texts, lines)
         except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"cannot read {self.path}: {exc}") from exc
+        finally:
+            con.close()
 
 
 def timestamps_as_text(batch: pa.RecordBatch) -> pa.Table:
