@@ -109,7 +109,8 @@ class EventReader:
         for name, table, rejects, duplicates in prefetch(self._processed(run)):
             self.summary._add(name, table.num_rows, rejects, duplicates)
             self._keep(name, rejects)
-            yield from table.to_batches(max_chunksize=self._batch_rows)
+            # Validation works in slices; hand on batches of ``batch_rows``.
+            yield from table.combine_chunks().to_batches(max_chunksize=self._batch_rows)
             self.summary.seconds = time.perf_counter() - started
         self.summary.distinct_ips = run.enricher.lookups
         self.summary.seconds = time.perf_counter() - started

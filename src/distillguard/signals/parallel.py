@@ -28,7 +28,7 @@ from distillguard.signals.text import analyze_prompts
 __all__ = ["MIN_PARALLEL", "PromptAnalyzer", "default_workers"]
 
 #: Fewest new texts in one call worth sharing out.
-MIN_PARALLEL: Final = 8192
+MIN_PARALLEL: Final = 2048
 
 
 def default_workers() -> int:
