@@ -51,9 +51,10 @@ def measured(code: str) -> dict[str, object]:
         sys.stdout.write("\\n@@RESULT@@" + json.dumps(result) + "\\n")
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", wrapper], check=True, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-30:])
+        raise SystemExit(f"measured step failed (exit {proc.returncode}):\n{tail}")
     line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
     return dict(json.loads(line[len("@@RESULT@@") :]))
 

@@ -26,7 +26,7 @@ SPARK = """
 import time
 from distillguard.engine.spark import scan, spark_session
 t0 = time.perf_counter()
-spark_session({master!r}, driver_memory="6g")
+spark_session({master!r}, driver_memory={driver_memory!r})
 started = time.perf_counter() - t0
 t0 = time.perf_counter()
 r = scan([{events!r}], accounts={accounts!r}, master={master!r})
@@ -45,13 +45,23 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=2, help="embedded prompt-analysis processes (as local[N])"
     )
+    ap.add_argument(
+        "--driver-memory", default="6g", help="Spark driver (and, in local mode, executor) memory"
+    )
     args = ap.parse_args()
     console = Console()
     data = dataset(args.events, fmt="parquet")
     paths = {"events": str(events_file(data)), "accounts": str(data / "accounts.jsonl")}
     runs = {}
     for name, code in (("duckdb", EMBEDDED), (f"spark {args.master}", SPARK)):
-        res = measured(code.format(master=args.master, workers=args.workers, **paths))
+        res = measured(
+            code.format(
+                master=args.master,
+                workers=args.workers,
+                driver_memory=args.driver_memory,
+                **paths,
+            )
+        )
         runs[name] = res
         console.print(f"{name}: {res['lines']:,} events in {res['seconds']:.1f} s")
     table = Table(title=f"scan of {args.events:,} events: seconds per stage")
