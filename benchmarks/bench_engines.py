@@ -8,6 +8,7 @@ input: wall time per stage and the ratio. Each engine runs in a fresh process
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 from _common import dataset, events_file, measured
 from rich.console import Console
@@ -19,7 +20,8 @@ from distillguard.engine.scan import scan
 t0 = time.perf_counter()
 r = scan([{events!r}], accounts={accounts!r}, workers={workers})
 result = {{"seconds": time.perf_counter() - t0, "lines": r.summary.lines, "timings": r.timings,
-           "campaigns": len(r.detection.scores.campaigns)}}
+           "campaigns": len(r.detection.scores.campaigns),
+           "actions": {{a: x.value for a, x in r.detection.actions.items()}}}}
 """
 
 SPARK = """
@@ -32,7 +34,8 @@ t0 = time.perf_counter()
 r = scan([{events!r}], accounts={accounts!r}, master={master!r})
 result = {{"seconds": time.perf_counter() - t0, "lines": r.summary.lines,
            "timings": {{"session start": started, **r.timings}},
-           "campaigns": len(r.detection.scores.campaigns)}}
+           "campaigns": len(r.detection.scores.campaigns),
+           "actions": {{a: x.value for a, x in r.detection.actions.items()}}}}
 """
 
 _STAGES = ("session start", "accounts", "ingest", "signals", "state", "features", "scoring")
@@ -80,6 +83,26 @@ def main() -> None:
     console.print(table)
     base, spark = (float(r["seconds"]) for r in runs.values())  # type: ignore[arg-type]
     console.print(f"spark / duckdb wall time: {spark / base:.2f}")
+    _agreement(console, *(r["actions"] for r in runs.values()))  # type: ignore[misc]
+
+
+def _agreement(console: Console, a: dict[str, str], b: dict[str, str]) -> None:
+    """How far the two reports' actions agree (see docs/scaling.md on the
+    bounded difference between engines)."""
+    ids = a.keys() | b.keys()
+    same = sum(1 for i in ids if a.get(i) == b.get(i))
+    enforced = {"throttle", "degrade", "suspend"}
+    ea = {i for i, x in a.items() if x in enforced}
+    eb = {i for i, x in b.items() if x in enforced}
+    moves = Counter(f"{a.get(i)} -> {b.get(i)}" for i in ids if a.get(i) != b.get(i))
+    console.print(
+        f"same action: {same:,} of {len(ids):,} accounts ({same / max(len(ids), 1):.2%}); "
+        f"enforced {len(ea):,} (duckdb) / {len(eb):,} (spark), {len(ea & eb):,} on both"
+    )
+    if moves:
+        console.print(
+            "changes duckdb -> spark: " + ", ".join(f"{k} {v}" for k, v in moves.most_common(8))
+        )
 
 
 def _cell(value: object) -> str:
