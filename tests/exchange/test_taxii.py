@@ -4,7 +4,6 @@ server, and our client against a ``medallion`` server started here."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -26,14 +25,9 @@ from distillguard.exchange.publish import INBOX, OUTBOUND
 from distillguard.exchange.stix import ts
 from distillguard.exchange.taxii import TaxiiClient, create_app, pull_peer
 from distillguard.exchange.taxii.server import MEDIA_TYPE, collection_ids
+from tests.decisions._server import free_port
 
 from .conftest import NOW, config, peer_of, small_derived
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(url: str, auth: tuple[str, str] | None = None) -> None:
@@ -48,7 +42,7 @@ def _wait(url: str, auth: tuple[str, str] | None = None) -> None:
 
 class _Server:
     def __init__(self, cfg: ExchangeConfig, store: ExchangeStore) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         conf = uvicorn.Config(
             create_app(store, cfg), host="127.0.0.1", port=self.port, log_level="error"
         )
@@ -156,7 +150,7 @@ def test_peer_feedback_goes_to_the_inbox(
 
 @pytest.fixture
 def medallion(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    port = _free_port()
+    port = free_port()
     collection = str(uuid.uuid4())
     base = f"http://127.0.0.1:{port}"
     data = {

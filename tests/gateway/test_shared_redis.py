@@ -4,7 +4,6 @@ the throttle decision read from a shared decision database."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,9 @@ import yaml
 from distillguard.decisions import Decision
 from distillguard.decisions.store import DecisionStore
 from distillguard.gateway.server import BackgroundServer
+from tests.decisions._server import free_port
 
 LIMIT = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -59,7 +53,7 @@ def test_limit_holds_across_two_gateways(
     urls = []
     try:
         for i in range(2):
-            port = _free_port()
+            port = free_port()
             config = {
                 "upstream": upstream.url,
                 "port": port,

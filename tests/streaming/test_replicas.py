@@ -9,7 +9,6 @@ second)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from distillguard.decisions.rediscache import RedisDecisionCache
 from distillguard.decisions.store import DecisionStore
 from distillguard.gateway import MockConfig, MockServer
 from distillguard.gateway.server import BackgroundServer
+from tests.decisions._server import free_port
 from tests.streaming.conftest import require
 
 REDIS_URL = os.environ.get("DISTILLGUARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -62,12 +62,6 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ready(url: str, proc: subprocess.Popen[bytes], decisions: int) -> None:
@@ -142,7 +136,7 @@ def test_three_replicas_share_limits_and_decisions(
             _mirror(stack, store, prefix)
         try:
             for i in range(3):
-                port = _free_port()
+                port = free_port()
                 config = {
                     "upstream": upstream.url,
                     "port": port,
