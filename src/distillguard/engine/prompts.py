@@ -48,10 +48,10 @@ class PromptCache:
     """Maps prompt texts to their signals: normalised hash, near-duplicate
     cluster, wrapper, reasoning elicitation, capability area, language."""
 
-    def __init__(self, analyze: Analyze = analyze_prompts) -> None:
+    def __init__(self) -> None:
         #: ``analyze_prompts`` or a drop-in for it (``PromptAnalyzer`` shares
         #: large batches out over several cores).
-        self.analyze = analyze
+        self.analyze: Analyze = analyze_prompts
         self._row: dict[int, int] = {}
         self.fingerprints = FingerprintIndex()
         self.wrappers = WrapperIndex()

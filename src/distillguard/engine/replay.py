@@ -106,7 +106,7 @@ def run_steps(
     *,
     summary: IngestSummary,
     rejects: pa.Table,
-    profile: Profile | None = None,
+    profile: Profile,
     step_s: float = 900.0,
     detect_every_s: float | None = None,
     progress: Progress | None = None,
@@ -117,7 +117,6 @@ def run_steps(
     requests as served unless its account was already acted on, ``absorb``
     the step into ``state`` (its rows carry ``account_id``), and detect when
     the cadence says so; actions apply from the next step on."""
-    profile = profile or load_profile()
     timings = timings if timings is not None else {}
     timings.setdefault("state", 0.0)
     timings.setdefault("detect", 0.0)
