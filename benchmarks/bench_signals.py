@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import json
 import os
 import random
@@ -90,6 +91,54 @@ def bench_parts(texts: list[str]) -> None:
     from distillguard.signals.wrappers import WrapperIndex
 
     rate("WrapperIndex.add (fresh index)", n, lambda: WrapperIndex().add(texts, nh), 1)
+
+
+def bench_small_batches(texts: list[str], held: int = 40_000, batch: int = 200) -> None:
+    """CPU time of one ``PromptCache.lookup`` of ``batch`` new prompts once the
+    cache holds ``held`` prompts, and of its parts, over the remaining prompts."""
+    import pyarrow as pa
+
+    from distillguard.engine.prompts import PromptCache
+
+    uniq = list(dict.fromkeys(texts))
+    held = min(held, len(uniq) - batch)
+    cache = PromptCache()
+    for i in range(0, held, 5000):
+        cache.lookup(pa.array(uniq[i : min(i + 5000, held)]))
+    rest = [uniq[i : i + batch] for i in range(held, len(uniq) - batch + 1, batch)]
+    print(
+        f"\n== small batches: {len(rest)} calls of {batch} new prompts, "
+        f"cache holding {held:,} prompts (CPU ms per call)"
+    )
+    parts = collections.Counter[str]()
+    # The parts run on copies of the grown indexes, the same size as the cache's.
+    spare_fp, spare_wr = copy.deepcopy(cache.fingerprints), copy.deepcopy(cache.wrappers)
+    total = 0.0
+    for chunk in rest:
+        t0 = time.process_time()
+        table = text.analyze_prompts(chunk)
+        t1 = time.process_time()
+        nh = table.column("norm_hash").to_numpy()
+        bands = np.stack(table.column("bands").to_numpy(zero_copy_only=False))
+        t2 = time.process_time()
+        spare_fp.add(nh, bands)
+        t3 = time.process_time()
+        spare_wr.add(chunk, nh)
+        t4 = time.process_time()
+        cache.lookup(pa.array(chunk))
+        t5 = time.process_time()
+        parts["analyze_prompts"] += t1 - t0
+        parts["FingerprintIndex.add"] += t3 - t2
+        parts["WrapperIndex.add"] += t4 - t3
+        total += t5 - t4
+    n = max(len(rest), 1)
+    print(
+        f"  {'PromptCache.lookup':34s} {total * 1e3 / n:8.2f} ms/call   ({total * 1e6 / (n * batch):6.1f} µs/prompt)"
+    )
+    for name, secs in parts.items():
+        print(
+            f"  {name:34s} {secs * 1e3 / n:8.2f} ms/call   ({secs * 1e6 / (n * batch):6.1f} µs/prompt)"
+        )
 
 
 def _shingle_sets(texts: list[str]) -> list[set[int]]:
@@ -278,10 +327,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sample", type=int, default=3000)
     ap.add_argument("--skip-datasketch", action="store_true")
+    ap.add_argument("--only-small", action="store_true", help="only the small-batch figure")
     args = ap.parse_args()
     rows = load()
     texts = [r["text"] for r in rows]
+    if args.only_small:
+        bench_small_batches(texts)
+        return
     bench_parts(texts)
+    bench_small_batches(texts)
     bench_minhash(texts, args.sample, args.skip_datasketch)
     bench_collisions(texts, args.sample)
     bench_elicitation(rows)
