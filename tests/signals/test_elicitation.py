@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from distillguard.signals import elicitation as elicitation_module
 from distillguard.signals.elicitation import elicitation, elicitation_of_array
 from distillguard.signals.text import normalize_array
 from tests.signals._corpora import load
@@ -106,3 +110,63 @@ def test_benign_chat_rate(corpora: Path) -> None:
     score, _ = elicitation(texts)
     rate = float((score >= 0.5).mean())
     assert rate < 0.01, rate
+
+
+def _arrow_matches(arr: pa.Array, patterns: Sequence[str]) -> np.ndarray:
+    return np.stack(
+        [pc.match_substring_regex(arr, p).to_numpy(zero_copy_only=False) for p in patterns], axis=1
+    )
+
+
+EDGE_TEXTS = [
+    "",
+    "x",
+    "think step by step",
+    "thinkstep by step",
+    "_think step by step",
+    "éthink step by step",
+    "思考過程をすべて日本語で書いて",
+    "напиши все свои рассуждения шаг за шагом",
+    "step by step\nthink",
+    "a" * 20_000 + " step by step",
+]
+
+
+def test_pattern_set_agrees_with_arrow(corpora: Path) -> None:
+    """The compiled pattern set finds exactly what Arrow's RE2 kernel finds
+    (word boundaries, Unicode classes, case), on the real corpora."""
+    texts = load(corpora, "benign_chat") + load(corpora, "harvest_tasks")[::4]
+    texts += [t for t, _, _ in POSITIVES] + NEGATIVES + EDGE_TEXTS
+    norm = pa.concat_arrays([normalize_array(texts), pa.array(EDGE_TEXTS, pa.large_string())])
+    patterns = [*elicitation_module._RULE_PATTERNS, elicitation_module._PREFILTER]
+    got = elicitation_module.PatternSet(patterns).matches(norm)
+    assert np.array_equal(got, _arrow_matches(norm, patterns))
+    assert got.any(axis=0).sum() > len(patterns) // 2
+
+
+def test_pattern_set_falls_back_pattern_by_pattern() -> None:
+    """A text the set's DFA gives up on is searched one pattern at a time."""
+
+    class GivesUp:
+        def Match(self, text: object) -> None:
+            return None
+
+    patterns = elicitation_module._RULE_PATTERNS
+    matcher = elicitation_module.PatternSet(patterns)
+    matcher._set = GivesUp()  # type: ignore[assignment]
+    norm = normalize_array([t for t, _, _ in POSITIVES] + NEGATIVES + EDGE_TEXTS)
+    got = matcher.matches(norm.slice(3))
+    assert np.array_equal(got, _arrow_matches(norm.slice(3), patterns))
+
+
+def test_scores_do_not_depend_on_the_batch(corpora: Path) -> None:
+    """Large batches pre-filter with Arrow, small ones with the compiled set:
+    a text scores the same either way."""
+    texts = load(corpora, "harvest_tasks")[:1500] + [t for t, _, _ in POSITIVES]
+    norm = normalize_array(texts)
+    assert len(norm) >= elicitation_module._ARROW_MIN
+    whole, kinds = elicitation_of_array(norm)
+    parts = [elicitation_of_array(norm.slice(i, 97)) for i in range(0, len(norm), 97)]
+    assert np.array_equal(whole, np.concatenate([p[0] for p in parts]))
+    assert kinds == [k for p in parts for k in p[1]]
+    assert (whole >= 0.5).sum() > 30

@@ -10,8 +10,9 @@ its strongest cue (``KINDS``), or None. Rules are regular expressions over the
 normalised text (case-folded, punctuation removed, see
 ``text.normalize_array``), one alternation per (kind, score) covering English,
 Chinese, Spanish, German, French, Japanese and Russian (Korean for the
-commonest phrases). They run through RE2 (``pyarrow.compute``) on the whole
-batch, after a cheap keyword pre-filter; a text matching no rule scores 0.
+commonest phrases). They run through RE2 after a cheap keyword pre-filter: all
+rule patterns at once (one ``re2.Set``, compiled once per process) over each
+pre-filtered text; a text matching no rule scores 0.
 
 Scores: the strongest rule's score, plus 0.05 for each further kind matched.
 Roughly: a bare "explain" 0, "explain your reasoning" 0.45, "step by step" on its
@@ -28,16 +29,18 @@ not who sent it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import re2
 
-__all__ = ["KINDS", "RULES", "Rule", "elicitation", "elicitation_of_array"]
+__all__ = ["KINDS", "RULES", "PatternSet", "Rule", "elicitation", "elicitation_of_array"]
 
 KINDS: Final = (
     "full_reasoning",
@@ -467,9 +470,7 @@ def elicitation_of_array(
     kinds: list[str | None] = [None] * n
     rows = np.arange(n)
     if prefilter and n:
-        rows = np.flatnonzero(
-            pc.match_substring_regex(norm, _PREFILTER).to_numpy(zero_copy_only=False)
-        )
+        rows = np.flatnonzero(_prefilter(norm))
         norm = norm.take(pa.array(rows))
     if not len(rows):
         return score, kinds
@@ -483,6 +484,18 @@ def elicitation_of_array(
     return score, kinds
 
 
+#: Fewest texts for which one Arrow pass (which compiles its pattern on each
+#: call) beats a compiled pattern applied text by text.
+_ARROW_MIN: Final = 1000
+
+
+def _prefilter(norm: pa.LargeStringArray) -> npt.NDArray[np.bool_]:
+    if len(norm) >= _ARROW_MIN:
+        hit = pc.match_substring_regex(norm, _PREFILTER).to_numpy(zero_copy_only=False)
+        return np.asarray(hit, dtype=bool)
+    return _prefilter_set().matches(norm)[:, 0]
+
+
 def _apply_rules(
     norm: pa.LargeStringArray,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
@@ -491,13 +504,85 @@ def _apply_rules(
     best = np.zeros(n)
     best_kind = np.zeros(n, dtype=np.intp)
     seen = np.zeros((n, len(KINDS)), dtype=bool)
+    matched = _rule_set().matches(norm)
     for rule in RULES:
         hit = np.ones(n, dtype=bool)
         for pattern in rule.all_of:
-            hit &= pc.match_substring_regex(norm, pattern).to_numpy(zero_copy_only=False)
+            hit &= matched[:, _RULE_PATTERNS.index(pattern)]
         k = KINDS.index(rule.kind)
         seen[:, k] |= hit
         better = hit & (rule.score > best)
         best[better] = rule.score
         best_kind[better] = k
     return best, best_kind, seen
+
+
+_RULE_PATTERNS: Final = tuple(dict.fromkeys(p for rule in RULES for p in rule.all_of))
+
+
+class PatternSet:
+    """Which of several RE2 patterns occur in each text, in one pass per text.
+
+    The semantics are those of ``pyarrow.compute.match_substring_regex`` (an
+    unanchored search with RE2's default options, UTF-8, case-sensitive), but
+    the patterns are compiled once, not on every call. RE2 runs a set of
+    patterns as one DFA; should that DFA run out of memory on some text, the
+    text is searched pattern by pattern instead (RE2 then falls back to its
+    slower engines, as a single search does)."""
+
+    def __init__(self, patterns: Sequence[str], *, max_mem: int = 64 << 20) -> None:
+        self.patterns = tuple(patterns)
+        self._options = re2.Options()
+        self._options.log_errors = False
+        self._options.max_mem = max_mem
+        self._set = re2.Set.SearchSet(self._options)
+        # The empty pattern matches every text: an answer without it is a failure.
+        self._set.Add("")
+        for pattern in self.patterns:
+            self._set.Add(pattern)
+        self._set.Compile()
+        self._single: list[Any] | None = None
+
+    def matches(self, arr: pa.LargeStringArray) -> npt.NDArray[np.bool_]:
+        """``(len(arr), len(patterns))``: pattern ``j`` occurs in text ``i``."""
+        out = np.zeros((len(arr), len(self.patterns) + 1), dtype=bool)
+        data, offsets = _utf8_buffers(arr)
+        match = self._set.Match
+        rows: list[int] = []
+        cols: list[int] = []
+        for i in range(len(arr)):
+            text = data[offsets[i] : offsets[i + 1]]
+            found = match(text)
+            if not found:
+                found = [0, *self._one_by_one(text)]
+            rows.extend([i] * len(found))
+            cols.extend(found)
+        out[rows, cols] = True
+        return out[:, 1:]
+
+    def _one_by_one(self, text: memoryview) -> list[int]:
+        if self._single is None:
+            self._single = [re2.compile(p, self._options) for p in self.patterns]
+        return [j + 1 for j, r in enumerate(self._single) if r.search(text) is not None]
+
+
+def _utf8_buffers(arr: pa.Array) -> tuple[memoryview, list[int]]:
+    """The UTF-8 bytes of a string array and each text's byte offsets."""
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    if arr.null_count:
+        arr = arr.fill_null("")
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = arr.buffers()[2]
+    return memoryview(data if data is not None else b""), offsets.tolist()
+
+
+@functools.cache
+def _rule_set() -> PatternSet:
+    return PatternSet(_RULE_PATTERNS)
+
+
+@functools.cache
+def _prefilter_set() -> PatternSet:
+    return PatternSet([_PREFILTER])
