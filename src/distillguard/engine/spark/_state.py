@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from distillguard.engine.state import (
     EVENT_KEY_FAMILIES,
+    KEY_HASH,
     NEW_MODEL_GRACE_S,
     PIVOT_WINDOW_S,
     DetectionState,
@@ -150,7 +151,12 @@ def load_state(state: DetectionState, tables: dict[str, pa.Table]) -> None:
         con.register("_in", tables[name])
         try:
             columns = ", ".join(tables[name].column_names)
-            con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM _in")
+            if name in KEY_HASH:
+                con.execute(
+                    f"INSERT INTO {name} ({columns}, h) SELECT {columns}, {KEY_HASH[name]} FROM _in"
+                )
+            else:
+                con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM _in")
         finally:
             con.unregister("_in")
     lo, hi, n = (tables["_span"].column(c)[0].as_py() for c in ("lo", "hi", "n"))
