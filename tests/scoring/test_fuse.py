@@ -53,6 +53,44 @@ def test_tight_but_harmless_group_scores_low() -> None:
     assert all(a.score < 0.6 for a in result.accounts.values())
 
 
+def _study_group(
+    elicit: float, reasoning: int
+) -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:
+    """40 students behind one network sending the same homework, 150 requests
+    each (as much traffic as a small operation), 80 % of it maths. ``elicit``
+    is the share of requests asking for written-out reasoning, ``reasoning``
+    the reasoning tokens in every 1,000 output tokens (the typical account:
+    none, and 400)."""
+    kids = tuple(f"k{i}" for i in range(40))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, kids, 0.45, "net:1"),
+        _f("prompt_reuse", Family.CONTENT, kids, 0.6, "cluster:1"),
+    ]
+    usage = {k: Usage(150, 0.0, 1.0, 150 * elicit, 120, reasoning, 1000 - reasoning) for k in kids}
+    usage |= {f"u{i}": Usage(20, 0.0, 1.0, 0, 6, 400, 600) for i in range(1000)}
+    return kids, findings, usage
+
+
+def test_a_subject_alone_is_not_a_harvest() -> None:
+    """Maths homework without asking for, or getting, more reasoning than the
+    typical account: no campaign."""
+    for reasoning in (100, 400):
+        _, findings, usage = _study_group(elicit=0.05, reasoning=reasoning)
+        result = score(findings, usage)
+        assert all(c.score < 0.5 for c in result.campaigns)
+        assert all(a.score < 0.5 for a in result.accounts.values())
+
+
+def test_a_subject_with_elicited_reasoning_is_a_harvest() -> None:
+    """The same group asking for written-out reasoning in most requests looks
+    like a swarm sweeping a capability, whatever the model returns."""
+    for reasoning in (100, 700):
+        kids, findings, usage = _study_group(elicit=0.8, reasoning=reasoning)
+        result = score(findings, usage)
+        assert result.campaigns and result.campaigns[0].score >= 0.75
+        assert set(kids) == set(result.campaigns[0].accounts)
+
+
 def _swarm() -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:
     """An operation of 12 accounts tied by one wrapper and one network, each
     harvesting on its own."""

@@ -371,10 +371,18 @@ def _member_profile(use: list[Usage]) -> tuple[float, float, float]:
 
 
 def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> float:
+    """How far the group's combined traffic looks like a harvest of reasoning.
+
+    What a distiller takes is written-out reasoning: asked for in the prompt
+    (elicitation) or returned by a reasoning model (reasoning tokens). The
+    subject alone (maths, code) is what every study group, tutoring app or
+    coding team works on, so it strengthens those two cues but never stands
+    in for them: a classroom asking its homework problems, without asking for
+    or receiving more reasoning than the typical account, is not a harvest."""
     e, h, r = _member_profile(use)
     e0, h0, r0 = population
     s_e = _sq(e - e0, 0.25, 0.06)
-    s_h = _sq(h - h0, 0.25, 0.06)
+    s_h = _sq(h - h0, 0.25, 0.06) * max(s_e, _sq(r - r0, 0.15, 0.05))
     s_r = _sq(r - r0, 0.15, 0.05)
     return 1.0 - (1.0 - 0.7 * s_e) * (1.0 - 0.5 * s_h) * (1.0 - 0.4 * s_r)
 
