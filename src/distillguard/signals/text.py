@@ -41,6 +41,8 @@ import pyarrow.compute as pc
 import xxhash
 from rensa import RMinHash
 
+from distillguard.signals.sortedmap import SortedMap
+
 __all__ = [
     "HEAD_CHARS",
     "MAX_BUCKET",
@@ -374,8 +376,9 @@ class FingerprintIndex:
     short templated prompts, a boiler-plate paragraph). Band hash 0 ("no
     band", empty text) never merges.
 
-    Memory: sorted numpy arrays, about 16 bytes per (distinct prompt, band)
-    plus 24 bytes per distinct prompt (~0.5 kB per prompt with 32 bands).
+    Memory: sorted numpy arrays (``SortedMap``: adding a small batch does not
+    copy the whole index), about 16 bytes per (distinct prompt, band) plus 24
+    bytes per distinct prompt (~0.5 kB per prompt with 32 bands).
 
     >>> idx = FingerprintIndex()
     >>> t = analyze_prompts(["a b c d e f g h", "a b c d e f g h i", "x y z"])
@@ -388,13 +391,11 @@ class FingerprintIndex:
 
     def __init__(self, max_bucket: int = MAX_BUCKET) -> None:
         self.max_bucket = max_bucket
-        self._keys = np.zeros(0, dtype=np.uint64)  # sorted norm hashes
-        self._key_node = np.zeros(0, dtype=np.int64)
+        self._nodes = SortedMap(np.int64)  # norm hash -> node
         self._hash = _Grow(np.uint64)  # node -> norm hash
         self._parent = _Grow(np.int64)  # node -> parent node
-        self._bucket = np.zeros(0, dtype=np.uint64)  # sorted band hashes
-        self._bucket_rep = np.zeros(0, dtype=np.int32)  # first node in the bucket
-        self._bucket_n = np.zeros(0, dtype=np.int32)  # distinct prompts seen
+        # band hash -> first node in the bucket, distinct prompts seen
+        self._buckets = SortedMap(np.int32, np.int32)
         self._n_clusters = 0
 
     @property
@@ -425,9 +426,10 @@ class FingerprintIndex:
         that opened its bucket, row for row: what maps a band hash back to
         its cluster (through :meth:`clusters_of`) without re-hashing prompts.
         Both arrays are read-only."""
-        bands = self._bucket.view()
+        keys, (rep, _) = self._buckets.items()
+        bands = keys.view()
         bands.flags.writeable = False
-        reps: U64 = self._hash.view()[self._bucket_rep]
+        reps: U64 = self._hash.view()[rep]
         reps.flags.writeable = False
         return bands, reps
 
@@ -435,11 +437,9 @@ class FingerprintIndex:
         """Current cluster id of each hash; an unknown hash is its own id."""
         nh = np.ascontiguousarray(norm_hash, dtype=np.uint64).reshape(-1)
         out = nh.copy()
-        if not len(self._keys):
-            return out
-        pos = np.minimum(np.searchsorted(self._keys, nh), len(self._keys) - 1)
-        known = self._keys[pos] == nh
-        roots = self._find(self._key_node[pos[known]])
+        level, pos = self._nodes.find(nh)
+        known = level >= 0
+        roots = self._find(self._nodes.get(0, level[known], pos[known]))
         out[known] = self._hash.view()[roots]
         return out
 
@@ -448,20 +448,16 @@ class FingerprintIndex:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
         """Node of each sorted distinct hash, creating nodes (numbered in order
         of first appearance) for new ones; also the positions of new ones."""
-        pos = np.searchsorted(self._keys, uniq)
-        known = np.zeros(len(uniq), dtype=bool)
-        if len(self._keys):
-            known = self._keys[np.minimum(pos, len(self._keys) - 1)] == uniq
-        nodes = np.zeros(len(uniq), dtype=np.int64)
-        nodes[known] = self._key_node[pos[known]]
+        level, pos = self._nodes.find(uniq)
+        known = level >= 0
+        nodes = self._nodes.get(0, level, pos)
         new = np.flatnonzero(~known)
         order = new[np.argsort(first[new], kind="stable")]
         base = self._hash.size
         nodes[order] = base + np.arange(len(order))
         self._hash.extend(uniq[order])
         self._parent.extend(nodes[order])
-        self._keys = np.insert(self._keys, pos[new], uniq[new])
-        self._key_node = np.insert(self._key_node, pos[new], nodes[new])
+        self._nodes.insert(uniq[new], nodes[new])
         self._n_clusters += len(new)
         return nodes, new
 
@@ -481,20 +477,16 @@ class FingerprintIndex:
         group_key = keys[start]
         group = np.repeat(np.arange(len(start)), size)
         rank = np.arange(len(keys)) - start[group]
-        pos = np.searchsorted(self._bucket, group_key)
-        found = np.zeros(len(start), dtype=bool)
-        if len(self._bucket):
-            found = self._bucket[np.minimum(pos, len(self._bucket) - 1)] == group_key
-        prior = np.zeros(len(start), dtype=np.int64)
-        prior[found] = self._bucket_n[pos[found]]
-        rep = owner[start].astype(np.int64)
-        rep[found] = self._bucket_rep[pos[found]]
+        level, pos = self._buckets.find(group_key)
+        found = level >= 0
+        prior = self._buckets.get(1, level, pos).astype(np.int64)
+        rep = np.where(found, self._buckets.get(0, level, pos), owner[start]).astype(np.int64)
         ok = (prior[group] + rank < self.max_bucket) & (owner != rep[group])
-        self._bucket_n[pos[found]] = np.minimum(prior[found] + size[found], np.iinfo(np.int32).max)
+        self._buckets.put(1, level, pos, np.minimum(prior + size, np.iinfo(np.int32).max))
         fresh = ~found
-        self._bucket = np.insert(self._bucket, pos[fresh], group_key[fresh])
-        self._bucket_rep = np.insert(self._bucket_rep, pos[fresh], rep[fresh].astype(np.int32))
-        self._bucket_n = np.insert(self._bucket_n, pos[fresh], size[fresh].astype(np.int32))
+        self._buckets.insert(
+            group_key[fresh], rep[fresh].astype(np.int32), size[fresh].astype(np.int32)
+        )
         self._union(owner[ok], rep[group][ok])
 
     def _union(self, u: npt.NDArray[np.int64], v: npt.NDArray[np.int64]) -> None:

@@ -23,7 +23,7 @@ analyses only prompts it has not seen); within a batch, prompts are
 deduplicated by ``norm_hash``.
 
 Bounded memory: the segment counts live in sorted numpy arrays (12 bytes a
-segment). When they exceed ``max_segments``, segments seen in a single prompt
+segment, in a ``SortedMap``: counting a small batch does not copy them all). When they exceed ``max_segments``, segments seen in a single prompt
 are dropped: varying content is forgotten, frames (seen many times) are kept;
 a frame whose first sightings were dropped starts counting again. ``describe``
 keeps one sample per wrapper, at most ``max_samples`` of them.
@@ -46,6 +46,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import hash_texts, normalize_array
 
 __all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "Segments", "WrapperIndex", "segments"]
@@ -83,8 +84,7 @@ class WrapperIndex:
         self.min_prompts = min_prompts
         self.max_segments = max_segments
         self.max_samples = max_samples
-        self._seg = np.zeros(0, dtype=np.uint64)  # sorted segment hashes
-        self._count = np.zeros(0, dtype=np.uint32)  # distinct prompts per segment
+        self._counts = SortedMap(np.uint32)  # segment hash -> distinct prompts
         self._samples: dict[int, str] = {}
 
     @classmethod
@@ -97,13 +97,13 @@ class WrapperIndex:
         """An index holding segment counts made elsewhere (sorted ``hashes``,
         distinct prompts of each), for :meth:`assign` to use as they are."""
         index = cls(min_prompts)
-        index._seg, index._count = hashes, counts
+        index._counts = SortedMap.from_sorted(hashes, counts)
         return index
 
     @property
     def n_segments(self) -> int:
         """Segment hashes currently counted."""
-        return len(self._seg)
+        return len(self._counts)
 
     def add(self, texts: Sequence[str], norm_hash: npt.ArrayLike) -> npt.NDArray[np.uint64]:
         """Count this batch's distinct prompts, then return each row's wrapper id."""
@@ -133,23 +133,18 @@ class WrapperIndex:
             np.r_[True, (row[1:] != row[:-1]) | (h[1:] != h[:-1])] if len(h) else np.zeros(0, bool)
         )
         hashes, n = np.unique(h[once], return_counts=True)
-        pos = np.searchsorted(self._seg, hashes)
-        found = np.zeros(len(hashes), dtype=bool)
-        if len(self._seg):
-            found = self._seg[np.minimum(pos, len(self._seg) - 1)] == hashes
-        self._count[pos[found]] += n[found].astype(np.uint32)
-        self._seg = np.insert(self._seg, pos[~found], hashes[~found])
-        self._count = np.insert(self._count, pos[~found], n[~found].astype(np.uint32))
-        if len(self._seg) > self.max_segments:
-            keep = self._count > 1
-            self._seg, self._count = self._seg[keep], self._count[keep]
+        level, pos = self._counts.find(hashes)
+        found = level >= 0
+        self._counts.put(0, level, pos, self._counts.get(0, level, pos) + n.astype(np.uint32))
+        self._counts.insert(hashes[~found], n[~found].astype(np.uint32))
+        if len(self._counts) > self.max_segments:
+            _, (count,) = self._counts.items()
+            self._counts.keep(count > 1)
 
     def _fixed(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-        if not len(self._seg):
-            return np.zeros(len(hashes), dtype=bool)
-        pos = np.minimum(np.searchsorted(self._seg, hashes), len(self._seg) - 1)
+        level, pos = self._counts.find(hashes)
         fixed: npt.NDArray[np.bool_] = (
-            (self._seg[pos] == hashes) & (self._count[pos] >= self.min_prompts) & (hashes != 0)
+            (level >= 0) & (self._counts.get(0, level, pos) >= self.min_prompts) & (hashes != 0)
         )
         return fixed
 
