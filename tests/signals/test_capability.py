@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from distillguard.signals import capability
 from distillguard.signals.capability import capability_area, language
+from distillguard.signals.patterns import ARROW_MIN
+from distillguard.signals.text import analyze_prompts, cap_text
+from tests.signals._corpora import load
 
 AREA_CASES = [
     ("Solve for x: 3x^2 - 5x + 2 = 0", "math"),
@@ -69,3 +78,26 @@ LANG_CASES = [
 @pytest.mark.parametrize(("text", "lang"), LANG_CASES)
 def test_language(text: str, lang: str) -> None:
     assert language([text]) == [lang]
+
+
+def test_structure_cues_agree_with_arrow(corpora: Path) -> None:
+    """Small batches find the structural cues through compiled patterns,
+    large ones through Arrow's kernels: the same cues on the corpora."""
+    texts = load(corpora, "harvest_tasks")[::3] + load(corpora, "benign_chat")[::3]
+    low = pc.utf8_lower(cap_text(pa.array(texts, pa.large_string())))
+    assert len(low) >= ARROW_MIN
+    arrow = capability._structure(low)
+    compiled = np.concatenate(
+        [capability._structure(low.slice(i, 500)) for i in range(0, len(low), 500)]
+    )
+    assert np.array_equal(arrow, compiled)
+    assert arrow.any(axis=0).all()
+
+
+def test_area_and_language_do_not_depend_on_the_batch(corpora: Path) -> None:
+    texts = load(corpora, "harvest_tasks")[:900] + load(corpora, "benign_chat")[:900]
+    whole = analyze_prompts(texts)
+    parts = pa.concat_tables(
+        [analyze_prompts(texts[i : i + 150]) for i in range(0, len(texts), 150)]
+    )
+    assert whole.equals(parts)

@@ -10,6 +10,7 @@ import pytest
 
 from distillguard.signals import elicitation as elicitation_module
 from distillguard.signals.elicitation import elicitation, elicitation_of_array
+from distillguard.signals.patterns import ARROW_MIN, PatternSet
 from distillguard.signals.text import normalize_array
 from tests.signals._corpora import load
 
@@ -139,7 +140,7 @@ def test_pattern_set_agrees_with_arrow(corpora: Path) -> None:
     texts += [t for t, _, _ in POSITIVES] + NEGATIVES + EDGE_TEXTS
     norm = pa.concat_arrays([normalize_array(texts), pa.array(EDGE_TEXTS, pa.large_string())])
     patterns = [*elicitation_module._RULE_PATTERNS, elicitation_module._PREFILTER]
-    got = elicitation_module.PatternSet(patterns).matches(norm)
+    got = PatternSet(patterns).matches(norm)
     assert np.array_equal(got, _arrow_matches(norm, patterns))
     assert got.any(axis=0).sum() > len(patterns) // 2
 
@@ -152,7 +153,7 @@ def test_pattern_set_falls_back_pattern_by_pattern() -> None:
             return None
 
     patterns = elicitation_module._RULE_PATTERNS
-    matcher = elicitation_module.PatternSet(patterns)
+    matcher = PatternSet(patterns)
     matcher._set = GivesUp()  # type: ignore[assignment]
     norm = normalize_array([t for t, _, _ in POSITIVES] + NEGATIVES + EDGE_TEXTS)
     got = matcher.matches(norm.slice(3))
@@ -164,7 +165,7 @@ def test_scores_do_not_depend_on_the_batch(corpora: Path) -> None:
     a text scores the same either way."""
     texts = load(corpora, "harvest_tasks")[:1500] + [t for t, _, _ in POSITIVES]
     norm = normalize_array(texts)
-    assert len(norm) >= elicitation_module._ARROW_MIN
+    assert len(norm) >= ARROW_MIN
     whole, kinds = elicitation_of_array(norm)
     parts = [elicitation_of_array(norm.slice(i, 97)) for i in range(0, len(norm), 97)]
     assert np.array_equal(whole, np.concatenate([p[0] for p in parts]))

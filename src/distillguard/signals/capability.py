@@ -22,6 +22,7 @@ it); Latin text without stopwords is ``en`` when ASCII, ``other`` if not.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Final
 
@@ -30,6 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard.signals.patterns import ARROW_MIN, PatternSet
 from distillguard.signals.text import Tokens, cap_text, normalize_array, tokenize
 
 __all__ = [
@@ -316,13 +318,13 @@ def _area(tokens: Tokens, raw: pa.Array, counts: npt.NDArray[np.float64]) -> lis
     topic = _W_TOPIC * np.log1p(counts[:, _A : 2 * _A]) * _TOPIC_SCALE
     score = _W_INSTRUCTION * np.minimum(counts[:, :_A], 1) * _INSTRUCTION_SCALE + topic
     low = pc.utf8_lower(cap_text(raw))
-    numbers = pc.count_substring_regex(low, _NUMBER).to_numpy(zero_copy_only=False)
-    score[:, AREAS.index("code")] += _W_CODE_SYNTAX * _matches(low, _CODE_SYNTAX)
+    code, latex, arithmetic, quantity, number = _structure(low).T
+    score[:, AREAS.index("code")] += _W_CODE_SYNTAX * code
     score[:, AREAS.index("roleplay")] += _W_INSTRUCTION * _opens_with_role(tokens)
     math = AREAS.index("math")
-    score[:, math] += _W_LATEX * _matches(low, _LATEX)
-    score[:, math] += _W_ARITHMETIC * _matches(low, _ARITHMETIC)
-    score[:, math] += _W_QUANTITY * (_matches(low, _QUANTITY_Q) & (numbers >= 1))
+    score[:, math] += _W_LATEX * latex
+    score[:, math] += _W_ARITHMETIC * arithmetic
+    score[:, math] += _W_QUANTITY * (quantity & number)
     best = np.argmax(score, axis=1)
     top = score[np.arange(n), best]
     trimmed = pc.utf8_rtrim_whitespace(low)
@@ -333,6 +335,21 @@ def _area(tokens: Tokens, raw: pa.Array, counts: npt.NDArray[np.float64]) -> lis
     fallback = np.where(tokens.lengths == 0, AREAS.index("other"), fallback)
     chosen = np.where(top >= _MIN_SCORE, best, fallback)
     return [AREAS[i] for i in chosen.tolist()]
+
+
+_STRUCTURE: Final = (_CODE_SYNTAX, _LATEX, _ARITHMETIC, _QUANTITY_Q, _NUMBER)
+
+
+def _structure(low: pa.Array) -> npt.NDArray[np.bool_]:
+    """``(n, 5)``: which ``_STRUCTURE`` patterns occur in each lower-cased text."""
+    if len(low) >= ARROW_MIN:
+        return np.stack([_matches(low, p) for p in _STRUCTURE], axis=1)
+    return _structure_set().matches(low)
+
+
+@functools.cache
+def _structure_set() -> PatternSet:
+    return PatternSet(_STRUCTURE)
 
 
 _QUESTION_STARTS: Final = """what who when where why how which whose whom is are does do did can
