@@ -145,6 +145,24 @@ def test_replay_acts_early_and_reports_when(files: tuple[Path, Path, set[str]]) 
             assert a["first_action_at"] is not None
 
 
+def test_replay_detecting_hourly_ends_in_the_same_state(
+    files: tuple[Path, Path, set[str]],
+) -> None:
+    """Steps between detections are merged together, which changes nothing
+    but when actions start."""
+    ev, acc, _ = files
+    every = replay([ev], accounts=acc, step_s=900)
+    hourly = replay([ev], accounts=acc, step_s=900, detect_every_s=3600)
+    assert hourly.steps == every.steps
+    assert hourly.detection.actions == every.detection.actions
+    a = {k: v.score for k, v in every.detection.scores.accounts.items()}
+    b = {k: v.score for k, v in hourly.detection.scores.accounts.items()}
+    assert a == b
+    assert set(hourly.first_action_at) <= set(every.first_action_at)
+    for acc_id, t in hourly.first_action_at.items():
+        assert t >= every.first_action_at[acc_id]
+
+
 def test_cli_scan_writes_report_and_rejects(
     files: tuple[Path, Path, set[str]], tmp_path: Path
 ) -> None:

@@ -1,16 +1,19 @@
 """``replay``: an online backtest.
 
 Events are processed in time order in steps of ``step_s`` seconds of event
-time. After each step the detection state absorbs the step's events (no
-history is rescanned) and detection runs; the actions it decides apply to the
-events of later steps. The first time an account gets an enforced action
+time. Each step's prompts are analysed when the step arrives (near-duplicate
+clusters and wrappers come from the prompts seen so far); the detection state
+absorbs the steps' signals (no history is rescanned) and detection runs; the
+actions it decides apply to the events of later steps. When detection runs
+less often than every step, the steps in between are merged into the state
+together, just before detection: the merge is exact whatever the grouping. The first time an account gets an enforced action
 (throttle, degrade, suspend) is its ``first_action_at``; everything it sent
 before then was served.
 
 The step loop (:func:`run_steps`) is shared by the engines: the embedded
 engine feeds it steps of raw events, whose signals ``DetectionState``
 computes; the Spark engine (``engine.spark.replay``) feeds it steps of
-per-event signal rows computed on the cluster.
+per-event rows whose prompt signals were computed on the cluster.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def replay(
     return run_steps(
         state,
         steps,
-        state.update,
+        state.signals,
         summary=reader.summary,
         rejects=reader.rejects,
         profile=profile,
@@ -102,7 +105,7 @@ def replay(
 def run_steps(
     state: DetectionState,
     steps: Iterable[Step],
-    absorb: Callable[[pa.Table], object],
+    signals: Callable[[pa.Table], pa.Table],
     *,
     summary: IngestSummary,
     rejects: pa.Table,
@@ -114,9 +117,10 @@ def run_steps(
     timings: dict[str, float] | None = None,
 ) -> ReplayResult:
     """The online loop over ``steps`` (in time order): count each step's
-    requests as served unless its account was already acted on, ``absorb``
-    the step into ``state`` (its rows carry ``account_id``), and detect when
-    the cadence says so; actions apply from the next step on."""
+    requests as served unless its account was already acted on, compute the
+    step's per-event ``signals`` (its rows carry ``account_id``), and, when
+    the cadence says so, merge the signals held so far into ``state`` and
+    detect; actions apply from the next step on."""
     timings = timings if timings is not None else {}
     timings.setdefault("state", 0.0)
     timings.setdefault("detect", 0.0)
@@ -129,7 +133,13 @@ def run_steps(
     done = 0
     every = max(detect_every_s or step_s, step_s)
     next_detect = 0.0
-    stale = True
+    pending: list[pa.Table] = []
+
+    def merge() -> None:
+        if pending:
+            state.merge_signals(pa.concat_tables(pending))
+            pending.clear()
+
     for step_end, table in steps:
         t0 = time.perf_counter()
         # Actions decided so far apply to this step's events.
@@ -137,17 +147,18 @@ def run_steps(
             requests[acc] = requests.get(acc, 0) + 1
             if acc not in first_action:
                 served[acc] = served.get(acc, 0) + 1
-        absorb(table)
-        timings["state"] += time.perf_counter() - t0
+        if table.num_rows:
+            pending.append(signals(table))
         n_steps += 1
         done += table.num_rows
         if progress:
             progress("replay", done)
-        stale = True
         if step_end < next_detect:
+            timings["state"] += time.perf_counter() - t0
             continue
-        stale = False
         next_detect = step_end + every - 1e-6
+        merge()
+        timings["state"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         detection = detect(state, profile, detectors)
         timings["detect"] += time.perf_counter() - t0
@@ -156,7 +167,8 @@ def run_steps(
                 first_action[acc] = step_end
             if action.rank >= 1 and acc not in first_review:
                 first_review[acc] = step_end
-    if detection is None or stale:
+    if detection is None or pending:
+        merge()
         detection = detect(state, profile, detectors)
     detected = {
         c.campaign_id: min((first_action[a] for a in c.accounts if a in first_action), default=None)

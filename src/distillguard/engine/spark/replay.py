@@ -87,7 +87,7 @@ def replay(
         return run_steps(
             state,
             cut_steps(read_sorted(rows, "t"), step_s, _seconds),
-            lambda step: state.merge_signals(feed.signals(step)),
+            feed.signals,
             summary=ingest.summary,
             rejects=ingest.rejects,
             profile=profile,
