@@ -161,3 +161,41 @@ def test_bands_do_not_depend_on_the_batch() -> None:
         analyze_prompts([words, "二分ヒープの順序を説明してください"]).column("bands")[0].as_py()
     )
     assert mixed == alone
+
+
+def _windows_reference(tok: list[int], lengths: list[int], width: list[int]) -> list[list[int]]:
+    """Shingle hashes row by row, in plain Python (uint64 arithmetic wraps)."""
+
+    def mix(x: int) -> int:
+        mask = 2**64 - 1
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    out, at = [], 0
+    for n, w in zip(lengths, width, strict=True):
+        row = tok[at : at + n]
+        at += n
+        starts = range(n - w + 1) if n >= w else range(min(n, 1))
+        hashes = []
+        for s in starts:
+            acc = mix(row[s])
+            for k in range(1, w):
+                acc = mix(acc ^ (row[s + k] if s + k < n else 0))
+            hashes.append(acc)
+        out.append(hashes)
+    return out
+
+
+def test_windows_match_a_plain_reference() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        m = int(rng.integers(0, 10))
+        lengths = rng.integers(0, 9, m).astype(np.int64)
+        width = rng.choice([3, 4], m).astype(np.int64)
+        tok = rng.integers(0, 2**64 - 1, int(lengths.sum()), dtype=np.uint64)
+        flat, offsets = text._windows(tok, lengths, width)
+        got = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(m)]
+        assert got == _windows_reference(tok.tolist(), lengths.tolist(), width.tolist())

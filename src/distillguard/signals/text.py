@@ -252,11 +252,14 @@ def tokenize(norm: pa.LargeStringArray, words: pa.ListArray | None = None) -> To
     capped = cap_text(norm)
     n_cjk = pc.count_substring_regex(capped, _CJK).to_numpy(zero_copy_only=False).astype(np.int64)
     split = capped
+    tokens = words if words is not None and capped is norm else None
     if n_cjk.any():
         split = pc.replace_substring_regex(capped, f"({_CJK_SPLIT})", r" \1 ")
-        split = pc.binary_join(_split(split), _SPACE)
+        tokens = _split(split)
+        split = pc.binary_join(tokens, _SPACE)
+    if tokens is None:
+        tokens = pc.utf8_split_whitespace(split)
     # ``split`` is trimmed with single spaces: only an empty text has an empty token.
-    tokens = words if words is not None and split is norm else pc.utf8_split_whitespace(split)
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = pc.list_flatten(tokens)
     empty = _byte_lengths(split) == 0
@@ -315,26 +318,43 @@ def _windows(
     tok: U64, lengths: npt.NDArray[np.int64], width: npt.NDArray[np.int64]
 ) -> tuple[U64, U64]:
     """Hash every window of ``width`` consecutive tokens within each row; a row
-    shorter than its width is one window."""
-    n, total = len(lengths), len(tok)
+    shorter than its width is one window, padded with zeros.
+
+    A window starting at token ``s`` hashes to ``mix(...mix(mix(t[s]) ^ t[s+1])...
+    ^ t[s+w-1])``, computed for the windows kept only, in place."""
+    n = len(lengths)
     ends = np.cumsum(lengths)
-    row = np.repeat(np.arange(n), lengths)
-    start = (ends - lengths)[row]
-    end, w = ends[row], width[row]
-    acc = _mix(tok)
-    pos = np.arange(total)
-    for k in range(1, int(width.max(initial=1))):
-        nxt = np.zeros(total, dtype=np.uint64)
-        nxt[: max(total - k, 0)] = tok[k:]
-        nxt[(pos + k >= end) | (k >= w)] = 0
-        # Rows whose windows are narrower are done: mixing them again would
-        # make a text's shingles depend on the other texts of its batch.
-        acc = np.where(k < w, _mix(acc ^ nxt), acc)
-    keep = (pos + w <= end) | ((pos == start) & (lengths[row] < w))
-    counts = np.bincount(row[keep], minlength=n)
+    starts = ends - lengths
+    # Windows per row: every full window, or one for a non-empty short row.
+    counts = np.where(lengths >= width, lengths - width + 1, np.minimum(lengths, 1))
     offsets = np.zeros(n + 1, dtype=np.uint64)
     np.cumsum(counts, out=offsets[1:])
-    return np.ascontiguousarray(acc[keep]), offsets
+    total = int(offsets[-1])
+    row = np.repeat(np.arange(n), counts)
+    first = np.arange(total) - (offsets[:-1].astype(np.int64) - starts)[row]
+    acc = tok[first]
+    _mix_inplace(acc)
+    w, end = width[row], ends[row]
+    for k in range(1, int(width.max(initial=1))):
+        # Rows whose windows are narrower are done: mixing them again would
+        # make a text's shingles depend on the other texts of its batch.
+        live = np.flatnonzero(w > k)
+        at = first[live] + k
+        nxt = np.where(at < end[live], tok[np.minimum(at, len(tok) - 1)], np.uint64(0))
+        part = acc[live]
+        part ^= nxt
+        _mix_inplace(part)
+        acc[live] = part
+    return acc, offsets
+
+
+def _mix_inplace(x: U64) -> None:
+    """``_mix``, overwriting ``x``."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
 
 
 # --- Near-duplicate clusters -------------------------------------------------------
