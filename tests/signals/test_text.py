@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,10 @@ def test_windows_match_a_plain_reference() -> None:
         flat, offsets = text._windows(tok, lengths, width)
         got = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(m)]
         assert got == _windows_reference(tok.tolist(), lengths.tolist(), width.tolist())
+
+
+def test_fold_of_ascii_is_nfkc_and_case_folding() -> None:
+    """ASCII text takes a short cut through ``_fold``: the same result."""
+    chars = "".join(map(chr, range(128)))
+    for s in [chars, chars[::-1] * 2, "Don't STOP, it's 3.5'", ""]:
+        assert text._fold(s) == unicodedata.normalize("NFKC", s).casefold().replace("'", "")

@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 
-from distillguard.signals.text import analyze_prompts
-from distillguard.signals.wrappers import WrapperIndex
+from distillguard.signals.text import analyze_prompts, normalize_array
+from distillguard.signals.wrappers import WrapperIndex, segments
 from tests.signals._corpora import load, sample
 
 
@@ -77,3 +78,13 @@ def test_empty_batch_and_empty_texts() -> None:
     idx = WrapperIndex()
     assert idx.add([], np.zeros(0, dtype=np.uint64)).tolist() == []
     assert idx.add(["", "  "], np.array([1, 2], dtype=np.uint64)).tolist() == [0, 0]
+
+
+def test_segment_words_are_the_words_of_the_normalised_segment(corpora: Path) -> None:
+    texts = load(corpora, "harvest_tasks")[:300] + load(corpora, "benign_chat")[:300]
+    seg = segments(texts)
+    norm = normalize_array(seg.raw)
+    words = pc.list_value_length(pc.utf8_split_whitespace(norm)).to_numpy(zero_copy_only=False)
+    letters = np.asarray(pc.match_substring_regex(norm, r"\pL").to_numpy(zero_copy_only=False))
+    assert np.array_equal(seg.words, np.where(letters, words, 0))
+    assert seg.words.sum() > 1000

@@ -57,6 +57,7 @@ __all__ = [
     "hash_texts",
     "normalize",
     "normalize_array",
+    "normalize_words",
     "tokenize",
 ]
 
@@ -117,11 +118,12 @@ def normalize_array(texts: Sequence[str]) -> pa.LargeStringArray:
     kept because they carry the identity of a maths problem. Apostrophes are
     dropped (``don't`` → ``dont``). Lone surrogates become spaces.
     """
-    return _normalize(texts)[0]
+    return normalize_words(texts)[0]
 
 
-def _normalize(texts: Sequence[str]) -> tuple[pa.LargeStringArray, pa.ListArray]:
-    """Normalised texts and their words."""
+def normalize_words(texts: Sequence[str]) -> tuple[pa.LargeStringArray, pa.ListArray]:
+    """Normalised texts (``normalize_array``) and their words (an empty text
+    has one empty word)."""
     arr = _to_arrow([_fold(t) for t in texts])
     for pattern, replacement in _NOISE:
         arr = pc.replace_substring_regex(arr, pattern, replacement)
@@ -130,6 +132,9 @@ def _normalize(texts: Sequence[str]) -> tuple[pa.LargeStringArray, pa.ListArray]
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        # NFKC leaves ASCII as it is, and its case folding is lower-casing.
+        return text.lower().replace("'", "")
     # Full-width "，" and "．" (CJK text, no space after them) would become "," and "."
     # inside a token under NFKC.
     text = text.replace("，", " ").replace("．", " ")
@@ -166,7 +171,7 @@ def analyze_prompts(texts: Sequence[str]) -> pa.Table:
     from distillguard.signals.elicitation import elicitation_of_array
 
     texts = list(texts)
-    norm, words = _normalize(texts)
+    norm, words = normalize_words(texts)
     raw = _to_arrow(texts)
     tokens = tokenize(norm, words)
     elicit, kind = elicitation_of_array(norm)

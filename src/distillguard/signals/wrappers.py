@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.signals.sortedmap import SortedMap
-from distillguard.signals.text import hash_texts, normalize_array
+from distillguard.signals.text import hash_texts, normalize_words
 
 __all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "Segments", "WrapperIndex", "segments"]
 
@@ -219,8 +219,8 @@ def segments(texts: list[str]) -> Segments:
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
     row = np.repeat(np.arange(len(texts)), lengths)
     raw: list[str] = pc.list_flatten(parts).to_pylist()
-    norm = normalize_array(raw)
-    words = pc.list_value_length(pc.utf8_split_whitespace(norm)).to_numpy(zero_copy_only=False)
+    norm, split = normalize_words(raw)
+    words = pc.list_value_length(split).to_numpy(zero_copy_only=False)
     # A segment without letters (list numbers, separators) is no part of a frame.
     empty = ~np.asarray(pc.match_substring_regex(norm, r"\pL").to_numpy(zero_copy_only=False), bool)
     hashes = hash_texts(norm.to_pylist())
