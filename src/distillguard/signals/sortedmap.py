@@ -95,18 +95,19 @@ class SortedMap:
         """Add keys that are not in the map yet (distinct), with their values."""
         if not len(keys):
             return
-        keys = np.concatenate([self._keys[1], keys])
-        cols = [
-            np.concatenate([held, np.asarray(v, dtype=held.dtype)])
-            for held, v in zip(self._cols[1], values, strict=True)
-        ]
-        order = np.argsort(keys, kind="stable")
+        cols = [np.asarray(v, dtype=d) for v, d in zip(values, self._dtypes, strict=True)]
+        if len(self._keys[1]):
+            keys = np.concatenate([self._keys[1], keys])
+            cols = [np.concatenate([held, c]) for held, c in zip(self._cols[1], cols, strict=True)]
+        if not bool(np.all(keys[1:] > keys[:-1])):
+            order = np.argsort(keys, kind="stable")
+            keys, cols = keys[order], [c[order] for c in cols]
         part = 1 if len(keys) <= max(MIN_DELTA, len(self._keys[0]) // RATIO) else 0
         if part == 0:
             # Large enough: into the main part at once, with what the delta held.
             self._keys[1] = np.zeros(0, np.uint64)
             self._cols[1] = [np.zeros(0, d) for d in self._dtypes]
-        self._put_sorted(part, keys[order], [c[order] for c in cols])
+        self._put_sorted(part, keys, cols)
 
     def items(self) -> tuple[U64, list[npt.NDArray[Any]]]:
         """All keys, sorted, and their value columns (not copies)."""
