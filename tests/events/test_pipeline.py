@@ -59,6 +59,25 @@ def test_reader_stopped_early_and_read_again(tmp_path: Path) -> None:
     assert reader.summary.accepted == 50
 
 
+def test_batches_are_whole_across_blocks_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks inside the pipeline are smaller than the batches handed on; the
+    batches still hold ``batch_rows`` rows each (the last one the rest), in order."""
+    monkeypatch.setattr("distillguard.events.reader.BLOCK_ROWS", 7)
+    paths = []
+    for f in range(2):
+        path = tmp_path / f"e{f}.jsonl"
+        path.write_bytes(
+            b"\n".join(orjson.dumps(record(request_id=f"r{f}-{i}")) for i in range(31)) + b"\n"
+        )
+        paths.append(path)
+    batches = list(read_events(paths, batch_rows=20))
+    assert [b.num_rows for b in batches] == [20, 20, 20, 2]
+    ids = [i for b in batches for i in b.column("request_id").to_pylist()]
+    assert ids == [f"r{f}-{i}" for f in range(2) for i in range(31)]
+
+
 def test_corrupt_gzip_raises_from_the_iteration(tmp_path: Path) -> None:
     body = gzip.compress(b"\n".join(orjson.dumps(record(request_id=f"r{i}")) for i in range(500)))
     path = tmp_path / "e.jsonl.gz"

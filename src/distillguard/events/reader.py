@@ -27,6 +27,10 @@ from distillguard.events.schema import EVENT_SCHEMA, REJECT_SCHEMA
 
 #: Rejected records kept in ``EventReader.rejects`` (the counts are always exact).
 MAX_REJECTS = 100_000
+#: Records per block inside the reader's pipeline. Its stages hold several
+#: blocks at once (raw text, candidates, enriched rows), so blocks smaller than
+#: the batches handed on keep the pipeline's memory small.
+BLOCK_ROWS = 16384
 
 
 @dataclass
@@ -106,12 +110,25 @@ class EventReader:
         self._rejects = []
         started = time.perf_counter()
         run = IngestRun(self._enrich)
+        # Blocks and validation slices are smaller than ``batch_rows``: gather
+        # them and hand on batches of ``batch_rows``.
+        held: list[pa.Table] = []
+        rows = 0
         for name, table, rejects, duplicates in prefetch(self._processed(run)):
             self.summary._add(name, table.num_rows, rejects, duplicates)
             self._keep(name, rejects)
-            # Validation works in slices; hand on batches of ``batch_rows``.
-            yield from table.combine_chunks().to_batches(max_chunksize=self._batch_rows)
+            if table.num_rows:
+                held.append(table)
+                rows += table.num_rows
+            if rows >= self._batch_rows:
+                whole = pa.concat_tables(held).combine_chunks()
+                cut = rows - rows % self._batch_rows
+                yield from whole.slice(0, cut).to_batches(max_chunksize=self._batch_rows)
+                held = [whole.slice(cut)] if cut < rows else []
+                rows -= cut
             self.summary.seconds = time.perf_counter() - started
+        if rows:
+            yield from pa.concat_tables(held).combine_chunks().to_batches()
         self.summary.distinct_ips = run.enricher.lookups
         self.summary.seconds = time.perf_counter() - started
 
@@ -122,7 +139,7 @@ class EventReader:
     def _validated(self) -> Iterator[tuple[str, Block, pa.Table, list[Reject]]]:
         plan = TierPlan()
         for source in self._sources:
-            for block in prefetch(source.blocks(self._batch_rows)):
+            for block in prefetch(source.blocks(min(self._batch_rows, BLOCK_ROWS))):
                 yield (source.name, block, *candidates(block, plan=plan))
 
     def read_all(self) -> pa.Table:
