@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,11 @@ def test_segment_words_are_the_words_of_the_normalised_segment(corpora: Path) ->
     letters = np.asarray(pc.match_substring_regex(norm, r"\pL").to_numpy(zero_copy_only=False))
     assert np.array_equal(seg.words, np.where(letters, words, 0))
     assert seg.words.sum() > 1000
+
+
+def test_nfkc_short_cut_for_ascii() -> None:
+    from distillguard.signals.wrappers import _nfkc_utf8
+
+    chars = "".join(map(chr, range(128)))
+    for t in [chars, "Solve: x = 3.", "ｆｕｌｌ．ｗｉｄｔｈ", "a\ud800b", "ﬁ ① Å", ""]:
+        assert _nfkc_utf8(t) == unicodedata.normalize("NFKC", t).encode("utf-8", "replace").decode()

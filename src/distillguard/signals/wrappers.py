@@ -210,10 +210,16 @@ class Segments:
         self.raw, self.row, self.hash, self.words = raw, row, hash_, words
 
 
+def _nfkc_utf8(text: str) -> str:
+    """NFKC, lone surrogates replaced (ASCII is left as it is by both)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).encode("utf-8", "replace").decode("utf-8")
+
+
 def segments(texts: list[str]) -> Segments:
     """Cut ``texts`` into segments, each normalised and hashed (0: no letters)."""
-    pre = [unicodedata.normalize("NFKC", t) for t in texts]
-    arr = pa.array([t.encode("utf-8", "replace").decode("utf-8") for t in pre], pa.large_string())
+    arr = pa.array([_nfkc_utf8(t) for t in texts], pa.large_string())
     marked = pc.replace_substring_regex(arr, *_BOUNDARY)
     parts = pc.split_pattern(marked, _CUT)
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
