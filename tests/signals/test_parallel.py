@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from distillguard.signals.parallel import PromptAnalyzer
 from distillguard.signals.text import analyze_prompts
+from distillguard.signals.wrappers import SEGMENT_HASHES, SEGMENT_WORDS, analyze_with_segments
 
 TEXTS = [
     *(f"Solve step by step and show all reasoning: what is {i} times {i + 7}?" for i in range(300)),
@@ -15,11 +18,18 @@ TEXTS = [
 ]
 
 
+def _signals(table: pa.Table) -> pa.Table:
+    return table.drop_columns([SEGMENT_HASHES, SEGMENT_WORDS])
+
+
 def test_shared_out_batch_equals_one_call() -> None:
+    """Shared out, the table also carries each text's wrapper segments."""
     with PromptAnalyzer(3, min_parallel=10) as analyzer:
-        assert analyzer(TEXTS).equals(analyze_prompts(TEXTS))
+        shared = analyzer(TEXTS)
+        assert _signals(shared).equals(analyze_prompts(TEXTS))
+        assert shared.equals(analyze_with_segments(TEXTS))
         # the pool is reused by a second large call
-        assert analyzer(TEXTS[::-1]).equals(analyze_prompts(TEXTS[::-1]))
+        assert _signals(analyzer(TEXTS[::-1])).equals(analyze_prompts(TEXTS[::-1]))
 
 
 def test_small_batches_and_one_worker_stay_in_process() -> None:
@@ -37,4 +47,5 @@ def test_closed_analyzer_starts_again() -> None:
     analyzer.close()
     assert analyzer._pool is None
     assert analyzer(TEXTS).equals(first)
+    assert _signals(first).equals(analyze_prompts(TEXTS))
     analyzer.close()

@@ -97,3 +97,28 @@ def test_nfkc_short_cut_for_ascii() -> None:
     chars = "".join(map(chr, range(128)))
     for t in [chars, "Solve: x = 3.", "ｆｕｌｌ．ｗｉｄｔｈ", "a\ud800b", "ﬁ ① Å", ""]:
         assert _nfkc_utf8(t) == unicodedata.normalize("NFKC", t).encode("utf-8", "replace").decode()
+
+
+def test_segments_handed_in_give_the_same_ids_and_samples(corpora: Path) -> None:
+    """Segments computed by the analysing processes (as list columns, without
+    their text) give what the index computes itself: ids, counts, samples."""
+    from distillguard.signals.wrappers import Segments, analyze_with_segments
+
+    questions = sample(load(corpora, "harvest_tasks", "math_word:gsm8k"), 60, seed=3)
+    texts = [f"Solve step by step and show all reasoning: {q}" for q in questions]
+    texts += [f"Translate into French. Keep the tone: {q}" for q in questions[:30]]
+    texts += ["plain chat, nothing wrapped", texts[5], texts[70]]  # repeats collapse
+    table = analyze_with_segments(texts)
+    nh = table.column("norm_hash").to_numpy()
+    own, handed = WrapperIndex(), WrapperIndex()
+    for part in (slice(0, 50), slice(50, None)):
+        sub = table.slice(part.start, (part.stop or len(texts)) - part.start)
+        a = own.add(texts[part], nh[part])
+        b = handed.add(texts[part], nh[part], Segments.from_columns(sub))
+        assert a.tolist() == b.tolist()
+    assert own.n_segments == handed.n_segments
+    ids = {int(w) for w in own.add(texts, nh).tolist() if w}
+    assert len(ids) == 2
+    assert all(handed.describe(w) for w in ids)
+    assert {own.describe(w) for w in ids} == {handed.describe(w) for w in ids}
+    assert analyze_prompts(texts).equals(table.drop_columns(["segment_hashes", "segment_words"]))

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
-from distillguard.signals.wrappers import WrapperIndex
+from distillguard.signals.wrappers import Segments, WrapperIndex
 
 _SAMPLE_CAP = 200_000
 
@@ -137,7 +137,7 @@ class PromptCache:
         bands = np.ascontiguousarray(flat, dtype=np.uint64).reshape(len(texts), -1)
         self.norm_hash.extend(norm)
         self.cluster.extend(self.fingerprints.add(norm, bands))
-        self.wrapper.extend(self.wrappers.add(texts, norm))
+        self.wrapper.extend(self.wrappers.add(texts, norm, Segments.from_columns(sig)))
         self.elicit.extend(sig.column("elicit").to_numpy(zero_copy_only=False))
         self.kind_code.extend(_encode(sig.column("elicit_kind").to_pylist(), self.kinds))
         self.area_code.extend(_encode(sig.column("area").to_pylist(), self.areas))

@@ -4,7 +4,10 @@ Prompt analysis (normalisation, MinHash bands, elicitation, area, language)
 is a pure function of each text and the heaviest per-event work of a scan, so
 a large batch of new prompts is cut into one share per core: the calling
 process analyses the first share while worker processes analyse the others.
-The result is the same table, row for row, as one ``analyze_prompts`` call.
+The result is the same table, row for row, as one ``analyze_prompts`` call,
+plus each text's wrapper segments (``wrappers.analyze_with_segments``): the
+per-text part of the wrapper index, which the calling process would
+otherwise do alone after the workers finish.
 
 Small batches (a replay step, a live micro-batch, a test) stay in the calling
 process: below ``min_parallel`` texts, handing texts to a worker and the
@@ -24,6 +27,7 @@ from typing import Final
 import pyarrow as pa
 
 from distillguard.signals.text import analyze_prompts
+from distillguard.signals.wrappers import analyze_with_segments
 
 __all__ = ["MIN_PARALLEL", "PromptAnalyzer", "default_workers"]
 
@@ -59,7 +63,7 @@ class PromptAnalyzer:
         futures: list[Future[tuple[pa.Table, float]]] = [
             pool.submit(_analyze_share, s) for s in shares[1:]
         ]
-        tables = [analyze_prompts(shares[0])]
+        tables = [analyze_with_segments(shares[0])]
         for f in futures:
             table, peak = f.result()
             tables.append(table)
@@ -86,5 +90,5 @@ class PromptAnalyzer:
 
 def _analyze_share(texts: list[str]) -> tuple[pa.Table, float]:
     """In a worker: the share's signals and the worker's peak RSS so far."""
-    table = analyze_prompts(texts)
+    table = analyze_with_segments(texts)
     return table, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

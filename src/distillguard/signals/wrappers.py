@@ -47,9 +47,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.signals.sortedmap import SortedMap
-from distillguard.signals.text import hash_texts, normalize_words
+from distillguard.signals.text import analyze_prompts, hash_texts, normalize_words
 
-__all__ = ["MAX_SEGMENTS", "MIN_FRAME_WORDS", "MIN_PROMPTS", "Segments", "WrapperIndex", "segments"]
+__all__ = [
+    "MAX_SEGMENTS",
+    "MIN_FRAME_WORDS",
+    "MIN_PROMPTS",
+    "SEGMENT_HASHES",
+    "SEGMENT_WORDS",
+    "Segments",
+    "WrapperIndex",
+    "analyze_with_segments",
+    "segments",
+]
 
 MIN_PROMPTS: Final = 20
 MIN_FRAME_WORDS: Final = 3
@@ -105,15 +115,19 @@ class WrapperIndex:
         """Segment hashes currently counted."""
         return len(self._counts)
 
-    def add(self, texts: Sequence[str], norm_hash: npt.ArrayLike) -> npt.NDArray[np.uint64]:
-        """Count this batch's distinct prompts, then return each row's wrapper id."""
+    def add(
+        self, texts: Sequence[str], norm_hash: npt.ArrayLike, seg: Segments | None = None
+    ) -> npt.NDArray[np.uint64]:
+        """Count this batch's distinct prompts, then return each row's wrapper
+        id. ``seg``: the texts' :func:`segments`, if computed already (by the
+        processes that analyse prompts)."""
         texts = list(texts)
         nh = np.ascontiguousarray(norm_hash, dtype=np.uint64).reshape(-1)
         if not len(texts):
             return np.zeros(0, dtype=np.uint64)
         _, first, inverse = np.unique(nh, return_index=True, return_inverse=True)
         distinct = [texts[i] for i in first.tolist()]
-        seg = segments(distinct)
+        seg = segments(distinct) if seg is None else seg.take(first)
         self._count_segments(seg)
         ids = self.assign(seg, distinct)
         result: npt.NDArray[np.uint64] = ids[inverse.reshape(-1)]
@@ -187,27 +201,76 @@ class WrapperIndex:
         if not todo:
             return
         bounds = np.searchsorted(seg.row, np.arange(len(texts) + 1))
+        raw = seg.raw
+        if raw is None:
+            # Segments handed in without their text: cut the sampled texts again.
+            rows = list(todo.values())
+            again = segments([texts[r] for r in rows])
+            at = np.searchsorted(again.row, np.arange(len(rows) + 1))
+            raw = [""] * len(seg.row)
+            for k, r in enumerate(rows):
+                raw[bounds[r] : bounds[r + 1]] = (again.raw or [])[at[k] : at[k + 1]]
         for w, r in todo.items():
             parts: list[str] = []
             for j in range(bounds[r], bounds[r + 1]):
                 if fixed[j]:
-                    parts.append(seg.raw[j])
+                    parts.append(raw[j])
                 elif seg.hash[j] != 0 and (not parts or parts[-1] != VARIABLE + " "):
                     parts.append(VARIABLE + " ")
             self._samples[w] = "".join(parts).strip()
 
 
 class Segments:
-    """Segments of a batch of texts, flat and in order."""
+    """Segments of a batch of texts, flat and in order of text. ``raw`` (the
+    segments' text, for samples) may be left out."""
 
     def __init__(
         self,
-        raw: list[str],
+        raw: list[str] | None,
         row: npt.NDArray[np.intp],
         hash_: npt.NDArray[np.uint64],
         words: npt.NDArray[np.int64],
     ) -> None:
         self.raw, self.row, self.hash, self.words = raw, row, hash_, words
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Segments:
+        """The segments of texts ``rows``, renumbered in that order."""
+        where = np.full(int(self.row.max(initial=-1)) + 1, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        new_row = where[self.row]
+        keep = np.flatnonzero(new_row >= 0)
+        keep = keep[np.argsort(new_row[keep], kind="stable")]
+        raw = [self.raw[i] for i in keep.tolist()] if self.raw is not None else None
+        return Segments(raw, new_row[keep], self.hash[keep], self.words[keep])
+
+    def columns(self, n: int) -> dict[str, pa.Array]:
+        """As per-text list columns (``n`` texts), without the raw text."""
+        offsets = pa.array(np.searchsorted(self.row, np.arange(n + 1)).astype(np.int32))
+        return {
+            SEGMENT_HASHES: pa.ListArray.from_arrays(offsets, pa.array(self.hash, pa.uint64())),
+            SEGMENT_WORDS: pa.ListArray.from_arrays(offsets, pa.array(self.words, pa.int64())),
+        }
+
+    @classmethod
+    def from_columns(cls, table: pa.Table) -> Segments | None:
+        """What :meth:`columns` made, if ``table`` holds those columns."""
+        if SEGMENT_HASHES not in table.column_names:
+            return None
+        hashes = table.column(SEGMENT_HASHES).combine_chunks()
+        words = table.column(SEGMENT_WORDS).combine_chunks()
+        lengths = pc.list_value_length(hashes).to_numpy(zero_copy_only=False)
+        return cls(
+            None,
+            np.repeat(np.arange(len(hashes)), lengths),
+            np.asarray(hashes.flatten().to_numpy(), dtype=np.uint64),
+            np.asarray(words.flatten().to_numpy(), dtype=np.int64),
+        )
+
+
+#: Optional columns of an analysed-prompt table: each text's segment hashes
+#: and word counts, when the analysing processes computed them.
+SEGMENT_HASHES: Final = "segment_hashes"
+SEGMENT_WORDS: Final = "segment_words"
 
 
 def _nfkc_utf8(text: str) -> str:
@@ -232,3 +295,12 @@ def segments(texts: list[str]) -> Segments:
     hashes = hash_texts(norm.to_pylist())
     hashes[empty] = 0
     return Segments(raw, row, hashes, np.where(empty, 0, words).astype(np.int64))
+
+
+def analyze_with_segments(texts: list[str]) -> pa.Table:
+    """``analyze_prompts`` plus each text's segments (:meth:`Segments.columns`),
+    so that a worker process also does the wrapper index's per-text part."""
+    table = analyze_prompts(texts)
+    for name, column in segments(texts).columns(len(texts)).items():
+        table = table.append_column(name, column)
+    return table
