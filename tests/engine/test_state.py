@@ -96,6 +96,31 @@ def test_state_written_under_another_key_hash_is_rehashed() -> None:
     assert _incidence(reopened) == _incidence(ref)
 
 
+def test_state_written_before_the_key_hash_gets_it() -> None:
+    """A state file from before the ``h`` columns existed gets them on open."""
+    rows, accounts, _ = scenario()
+    parts = _steps(make_events(rows), 900.0)
+    half = len(parts) // 2
+    ref = DetectionState()
+    ref.load_accounts(accounts)
+    for part in parts:
+        ref.update(part)
+    con = duckdb.connect()
+    first = DetectionState(con)
+    first.load_accounts(accounts)
+    for part in parts[:half]:
+        first.update(part)
+    con.execute(
+        "ALTER TABLE acct_key DROP COLUMN h; ALTER TABLE key_pop DROP COLUMN h;"
+        "DELETE FROM meta WHERE k = 'key_hash'"
+    )
+    reopened = DetectionState(con)
+    reopened.start_ts, reopened.now = first.start_ts, first.now
+    for part in parts[half:]:
+        reopened.update(part)
+    assert _incidence(reopened) == _incidence(ref)
+
+
 def pytest_approx(x: object) -> object:
     import pytest
 

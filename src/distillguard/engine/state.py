@@ -308,8 +308,17 @@ class DetectionState:
         )
 
     def _check_key_hash(self) -> None:
-        """Recompute the ``h`` columns if this DuckDB hashes differently from
-        the one that wrote the state (a state file opened after an upgrade)."""
+        """Fill the ``h`` columns of a state file written before they existed,
+        and recompute them if this DuckDB hashes differently from the one that
+        wrote the state (a state file opened after an upgrade)."""
+        for name, expr in KEY_HASH.items():
+            has = self.con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = 'h'",
+                [name],
+            ).fetchall()[0][0]
+            if not has:
+                self.con.execute(f"ALTER TABLE {name} ADD COLUMN h UBIGINT")
+                self.con.execute(f"UPDATE {name} SET h = {expr}")
         probe = float(self.con.execute(f"SELECT CAST({_HASH_PROBE} AS DOUBLE)").fetchall()[0][0])
         stored = self.con.execute("SELECT v FROM meta WHERE k = 'key_hash'").fetchall()
         if stored and stored[0][0] != probe:
