@@ -70,9 +70,10 @@ def test_steps_out_of_order_give_the_same_incidence() -> None:
     assert _incidence(forward) == _incidence(backward)
 
 
-def test_state_written_under_another_key_hash_is_rehashed() -> None:
-    """A state file from a DuckDB that hashes differently (an upgrade) gets
-    its ``h`` columns recomputed on open, so later steps still find their rows."""
+def _reopened_after(change: str) -> None:
+    """Merge half the steps, ``change`` the state file as another version would
+    have left it, open it again and merge the rest: the incidence must equal
+    one state's that merged everything."""
     rows, accounts, _ = scenario()
     parts = _steps(make_events(rows), 900.0)
     half = len(parts) // 2
@@ -85,40 +86,29 @@ def test_state_written_under_another_key_hash_is_rehashed() -> None:
     first.load_accounts(accounts)
     for part in parts[:half]:
         first.update(part)
-    con.execute(
-        "UPDATE acct_key SET h = xor(h, 12345); UPDATE key_pop SET h = xor(h, 12345);"
-        "UPDATE meta SET v = 0 WHERE k = 'key_hash'"
-    )
+    con.execute(change)
     reopened = DetectionState(con)
     reopened.start_ts, reopened.now = first.start_ts, first.now
     for part in parts[half:]:
         reopened.update(part)
     assert _incidence(reopened) == _incidence(ref)
+
+
+def test_state_written_under_another_key_hash_is_rehashed() -> None:
+    """A state file from a DuckDB that hashes differently (an upgrade) gets
+    its ``h`` columns recomputed on open, so later steps still find their rows."""
+    _reopened_after(
+        "UPDATE acct_key SET h = xor(h, 12345); UPDATE key_pop SET h = xor(h, 12345);"
+        "UPDATE meta SET v = 0 WHERE k = 'key_hash'"
+    )
 
 
 def test_state_written_before_the_key_hash_gets_it() -> None:
     """A state file from before the ``h`` columns existed gets them on open."""
-    rows, accounts, _ = scenario()
-    parts = _steps(make_events(rows), 900.0)
-    half = len(parts) // 2
-    ref = DetectionState()
-    ref.load_accounts(accounts)
-    for part in parts:
-        ref.update(part)
-    con = duckdb.connect()
-    first = DetectionState(con)
-    first.load_accounts(accounts)
-    for part in parts[:half]:
-        first.update(part)
-    con.execute(
+    _reopened_after(
         "ALTER TABLE acct_key DROP COLUMN h; ALTER TABLE key_pop DROP COLUMN h;"
         "DELETE FROM meta WHERE k = 'key_hash'"
     )
-    reopened = DetectionState(con)
-    reopened.start_ts, reopened.now = first.start_ts, first.now
-    for part in parts[half:]:
-        reopened.update(part)
-    assert _incidence(reopened) == _incidence(ref)
 
 
 def pytest_approx(x: object) -> object:
