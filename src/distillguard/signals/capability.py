@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.signals.patterns import ARROW_MIN, PatternSet
-from distillguard.signals.text import Tokens, cap_text, normalize_array, tokenize
+from distillguard.signals.text import Tokens, cap_text, mix, normalize_array, tokenize
 
 __all__ = [
     "AREAS",
@@ -212,17 +212,6 @@ def _clean(texts: Sequence[str]) -> list[str]:
 
 # --- lexicon lookup ------------------------------------------------------------------
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
-
 
 def _term_hash(term: str) -> int:
     """Hash of a term's first two tokens, as ``_terms`` computes it. Words of a
@@ -234,7 +223,7 @@ def _term_hash(term: str) -> int:
     hashes = tokens.hashes
     h = hashes[:1]
     if len(hashes) == 2:
-        h = _mix(_mix(h) ^ hashes[1:2])
+        h = mix(mix(h) ^ hashes[1:2])
     return int(h[0])
 
 
@@ -281,7 +270,7 @@ def _terms(tokens: Tokens) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]
     if len(h) < 2:
         return h, row
     same = row[1:] == row[:-1]
-    pairs = _mix(_mix(h[:-1][same]) ^ h[1:][same])
+    pairs = mix(mix(h[:-1][same]) ^ h[1:][same])
     return np.concatenate([h, pairs]), np.concatenate([row, row[:-1][same]])
 
 
@@ -387,7 +376,7 @@ def _opens_with_role(tokens: Tokens) -> npt.NDArray[np.bool_]:
     out = np.zeros(len(tokens.lengths), dtype=bool)
     has = tokens.lengths > 1
     first = (np.cumsum(tokens.lengths) - tokens.lengths)[has]
-    pair = _mix(_mix(tokens.hashes[first]) ^ tokens.hashes[first + 1])
+    pair = mix(mix(tokens.hashes[first]) ^ tokens.hashes[first + 1])
     out[has] = np.isin(pair, _ROLE_OPENINGS)
     return out
 

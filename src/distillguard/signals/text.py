@@ -55,6 +55,7 @@ __all__ = [
     "Tokens",
     "analyze_prompts",
     "hash_texts",
+    "mix",
     "normalize",
     "normalize_array",
     "normalize_words",
@@ -198,13 +199,11 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _mix(x: U64) -> U64:
+def mix(x: U64) -> U64:
     """splitmix64's finaliser, element-wise (uint64 arithmetic wraps)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+    out: U64 = np.array(x, dtype=np.uint64)
+    _mix_inplace(out)
+    return out
 
 
 _BAND_SEEDS: Final = np.array(
@@ -225,7 +224,7 @@ def minhash_bands(tokens: Tokens) -> U64:
     sig = sig.reshape(n, NUM_BANDS, ROWS_PER_BAND)
     bands = np.broadcast_to(_BAND_SEEDS, (n, NUM_BANDS))
     for j in range(ROWS_PER_BAND):
-        bands = _mix(bands ^ sig[:, :, j])
+        bands = mix(bands ^ sig[:, :, j])
     bands[bands == 0] = 1
     bands[np.diff(offsets) == 0] = 0
     return bands
@@ -354,7 +353,7 @@ def _windows(
 
 
 def _mix_inplace(x: U64) -> None:
-    """``_mix``, overwriting ``x``."""
+    """``mix``, overwriting ``x``."""
     x ^= x >> np.uint64(30)
     x *= _M1
     x ^= x >> np.uint64(27)

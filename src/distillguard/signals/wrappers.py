@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.signals.sortedmap import SortedMap
-from distillguard.signals.text import analyze_prompts, hash_texts, normalize_words
+from distillguard.signals.text import analyze_prompts, hash_texts, mix, normalize_words
 
 __all__ = [
     "MAX_SEGMENTS",
@@ -67,18 +67,8 @@ MAX_SEGMENTS: Final = 4_000_000
 MAX_SAMPLES: Final = 100_000
 _CUT: Final = "\x1f"
 _BOUNDARY: Final = (r"([.!?:;]+\s+|[。！？；：]+\s*|\n\s*)", "\\1" + _CUT)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _RANK = np.uint64(0x9E3779B97F4A7C15)
 VARIABLE: Final = "{…}"
-
-
-def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
 
 
 class WrapperIndex:
@@ -174,10 +164,10 @@ class WrapperIndex:
         start = np.zeros(n, dtype=np.int64)
         np.cumsum(n_fixed[:-1], out=start[1:])
         rank_u = (rank - start[seg.row]).astype(np.uint64)
-        term = np.where(fixed, _mix(seg.hash ^ (rank_u * _RANK)), np.uint64(0))
+        term = np.where(fixed, mix(seg.hash ^ (rank_u * _RANK)), np.uint64(0))
         sums = np.zeros(n, dtype=np.uint64)
         np.add.at(sums, seg.row, term)
-        ids = _mix(sums)
+        ids = mix(sums)
         ids[ids == 0] = 1
         ok = (n_fixed > 0) & (n_fixed < n_live) & (frame_words >= MIN_FRAME_WORDS)
         ids[~ok] = 0
