@@ -382,8 +382,8 @@ def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> 
     e, h, r = _member_profile(use)
     e0, h0, r0 = population
     s_e = _sq(e - e0, 0.25, 0.06)
-    s_h = _sq(h - h0, 0.25, 0.06) * max(s_e, _sq(r - r0, 0.15, 0.05))
     s_r = _sq(r - r0, 0.15, 0.05)
+    s_h = _sq(h - h0, 0.25, 0.06) * max(s_e, s_r)
     return 1.0 - (1.0 - 0.7 * s_e) * (1.0 - 0.5 * s_h) * (1.0 - 0.4 * s_r)
 
 
