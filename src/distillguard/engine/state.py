@@ -311,19 +311,22 @@ class DetectionState:
         """Fill the ``h`` columns of a state file written before they existed,
         and recompute them if this DuckDB hashes differently from the one that
         wrote the state (a state file opened after an upgrade)."""
-        for name, expr in KEY_HASH.items():
-            has = self.con.execute(
+        stale = [
+            name
+            for name in KEY_HASH
+            if not self.con.execute(
                 "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = 'h'",
                 [name],
             ).fetchall()[0][0]
-            if not has:
-                self.con.execute(f"ALTER TABLE {name} ADD COLUMN h UBIGINT")
-                self.con.execute(f"UPDATE {name} SET h = {expr}")
+        ]
+        for name in stale:
+            self.con.execute(f"ALTER TABLE {name} ADD COLUMN h UBIGINT")
         probe = float(self.con.execute(f"SELECT CAST({_HASH_PROBE} AS DOUBLE)").fetchall()[0][0])
         stored = self.con.execute("SELECT v FROM meta WHERE k = 'key_hash'").fetchall()
         if stored and stored[0][0] != probe:
-            for name, expr in KEY_HASH.items():
-                self.con.execute(f"UPDATE {name} SET h = {expr}")
+            stale = list(KEY_HASH)
+        for name in stale:
+            self.con.execute(f"UPDATE {name} SET h = {KEY_HASH[name]}")
         if not stored or stored[0][0] != probe:
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('key_hash', ?)", [probe])
 
