@@ -191,20 +191,18 @@ class WrapperIndex:
         if not todo:
             return
         bounds = np.searchsorted(seg.row, np.arange(len(texts) + 1))
-        raw = seg.raw
-        if raw is None:
-            # Segments handed in without their text: cut the sampled texts again.
-            rows = list(todo.values())
+        rows = list(todo.values())
+        if seg.raw is not None:
+            texts_of = [seg.raw[bounds[r] : bounds[r + 1]] for r in rows]
+        else:  # segments handed in without their text: cut the sampled texts again
             again = segments([texts[r] for r in rows])
             at = np.searchsorted(again.row, np.arange(len(rows) + 1))
-            raw = [""] * len(seg.row)
-            for k, r in enumerate(rows):
-                raw[bounds[r] : bounds[r + 1]] = (again.raw or [])[at[k] : at[k + 1]]
-        for w, r in todo.items():
+            texts_of = [(again.raw or [])[at[k] : at[k + 1]] for k in range(len(rows))]
+        for (w, r), raw in zip(todo.items(), texts_of, strict=True):
             parts: list[str] = []
-            for j in range(bounds[r], bounds[r + 1]):
+            for i, j in enumerate(range(bounds[r], bounds[r + 1])):
                 if fixed[j]:
-                    parts.append(raw[j])
+                    parts.append(raw[i])
                 elif seg.hash[j] != 0 and (not parts or parts[-1] != VARIABLE + " "):
                     parts.append(VARIABLE + " ")
             self._samples[w] = "".join(parts).strip()
