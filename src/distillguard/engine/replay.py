@@ -6,9 +6,10 @@ clusters and wrappers come from the prompts seen so far); the detection state
 absorbs the steps' signals (no history is rescanned) and detection runs; the
 actions it decides apply to the events of later steps. When detection runs
 less often than every step, the steps in between are merged into the state
-together, just before detection: the merge is exact whatever the grouping. The first time an account gets an enforced action
-(throttle, degrade, suspend) is its ``first_action_at``; everything it sent
-before then was served.
+together, just before detection: the merge is exact whatever the grouping.
+The first time an account gets an enforced action (throttle, degrade,
+suspend) is its ``first_action_at``; everything it sent before then was
+served.
 
 The step loop (:func:`run_steps`) is shared by the engines: the embedded
 engine feeds it steps of raw events, whose signals ``DetectionState``

@@ -13,8 +13,8 @@ window of event time for ``replay``) is reduced to
 and merged into the tables below: an ``UPDATE`` of the rows a step touches and
 an ``INSERT`` of the new ones. Incidence and popularity rows are matched on a
 64-bit hash of their key, so the cost of a step is linear in its events plus
-one scan of an integer column of the incidence table. Prompt
-signals are computed once per distinct prompt and cached.
+one scan of an integer column of the incidence table. Prompt signals are
+computed once per distinct prompt and cached.
 
 All tables live in one embedded DuckDB database; detectors read them through
 :class:`DetectionContext` with SQL, so the same queries can run on Spark.

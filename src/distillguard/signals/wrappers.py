@@ -23,7 +23,8 @@ analyses only prompts it has not seen); within a batch, prompts are
 deduplicated by ``norm_hash``.
 
 Bounded memory: the segment counts live in sorted numpy arrays (12 bytes a
-segment, in a ``SortedMap``: counting a small batch does not copy them all). When they exceed ``max_segments``, segments seen in a single prompt
+segment, in a ``SortedMap``: counting a small batch does not copy them all).
+When they exceed ``max_segments``, segments seen in a single prompt
 are dropped: varying content is forgotten, frames (seen many times) are kept;
 a frame whose first sightings were dropped starts counting again. ``describe``
 keeps one sample per wrapper, at most ``max_samples`` of them.
