@@ -218,3 +218,16 @@ def test_a_loose_member_without_harvesting_of_its_own_inherits_less() -> None:
     assert quiet.campaign_id == busy.campaign_id == result.accounts["m0"].campaign_id
     assert not quiet.firm and not busy.firm
     assert quiet.score < busy.score < result.accounts["m0"].score
+
+
+def test_every_family_tying_a_member_is_reported() -> None:
+    """Members tied by a wrapper, a network and a synchronised start: all
+    three families are theirs, whichever pair is found first."""
+    members, findings, usage = _swarm()
+    findings.append(
+        _f("synchronised_activity", Family.BEHAVIOUR, members, 0.45, "start:1"),
+    )
+    result = score(findings, usage)
+    (c,) = [c for c in result.campaigns if "m0" in c.accounts]
+    tied = {Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR}
+    assert all(c.member_families[m] == tied for m in members)

@@ -27,7 +27,7 @@ import math
 import random
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import igraph as ig
@@ -42,6 +42,8 @@ SINGLE_FAMILY_CAP = 0.6
 #: alone: firm membership needs a second family, and enforcement evidence of
 #: this provider's own (``profile._enforceable``).
 LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR, Family.EXCHANGE)
+#: Every family, in a fixed order (ties are searched family by family).
+LINK_ORDER = tuple(Family)
 #: Links at least this strong can tie an account firmly to a campaign.
 FIRM_LINK = 0.4
 #: Links at least this strong can second a firm tie from another family, when
@@ -238,27 +240,31 @@ def _campaign(
     members = set(accs)
     member_best: dict[Family, dict[str, float]] = defaultdict(dict)
     by_detector: dict[str, list[Finding]] = defaultdict(list)
-    partners: dict[str, dict[Family, set[str]]] = defaultdict(lambda: defaultdict(set))
-    seconds: dict[str, dict[Family, set[str]]] = defaultdict(lambda: defaultdict(set))
+    # Per member and family, the links (their members inside the campaign)
+    # that can tie it firmly, and those that can second a firm tie.
+    partners: dict[str, _Ties] = defaultdict(lambda: defaultdict(list))
+    seconds: dict[str, _Ties] = defaultdict(lambda: defaultdict(list))
     for f in links:
         inside = members.intersection(f.accounts)
         if len(inside) < 2:
             continue
         best = member_best[f.family]
         for a in inside:
-            best[a] = max(best.get(a, 0.0), f.score)
+            if f.score > best.get(a, 0.0):
+                best[a] = f.score
         firm = f.score >= FIRM_LINK
         second = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
         if firm or second:
             for a in inside:
-                tied = inside - _same_owner(a, inside, usage)
                 if second:
-                    seconds[a][f.family] |= tied
+                    seconds[a][f.family].append(inside)
                 if firm:
-                    partners[a][f.family] |= tied
+                    partners[a][f.family].append(inside)
         by_detector[f.detector].append(f)
     need = min(FIRM_PARTNERS, len(accs) - 1)
-    member_families = {a: _firm_families(p, seconds[a], need) for a, p in partners.items()}
+    member_families = {
+        a: _firm_families(_Fellows(a, usage), p, seconds[a], need) for a, p in partners.items()
+    }
     # Per family: the mean over members of the strongest link tying each one
     # to another member (0 for members it does not tie).
     families: dict[Family, float] = {
@@ -397,23 +403,43 @@ def _profile_signals(use: list[Usage], population: tuple[float, float, float]) -
     ]
 
 
-def _same_owner(a: str, group: set[str], usage: Mapping[str, Usage]) -> set[str]:
-    """``a`` and the accounts of ``group`` with the same owner as ``a``: an
-    organisation's own accounts are tied to each other by nature, so ties
-    among them say nothing about membership in an operation around them."""
-    owner = usage[a].owner
-    if owner is None:
-        return {a}
-    return {b for b in group if usage[b].owner == owner}
+#: Per family, the member sets of the links that tie one account.
+_Ties = dict[Family, list[set[str]]]
 
 
-def _firm_families(
-    firm: dict[Family, set[str]], second: dict[Family, set[str]], need: int
-) -> set[Family]:
+class _Fellows:
+    """The accounts a tie can bind ``account`` to: any but itself and, if it
+    has a declared owner, that owner's other accounts. An organisation's own
+    accounts are tied to each other by nature, so ties among them say nothing
+    about membership in an operation around them."""
+
+    def __init__(self, account: str, usage: Mapping[str, Usage]) -> None:
+        self.account = account
+        self.owner = usage[account].owner
+        self.usage = usage
+
+    def of(self, links: list[set[str]]) -> Iterator[str]:
+        """The fellows among the members of ``links`` (repeats possible)."""
+        for inside in links:
+            for b in inside:
+                if b != self.account and (self.owner is None or self.usage[b].owner != self.owner):
+                    yield b
+
+    def at_least(self, links: list[set[str]], need: int) -> bool:
+        found: set[str] = set()
+        for b in self.of(links):
+            found.add(b)
+            if len(found) >= need:
+                return True
+        return False
+
+
+def _firm_families(fellows: _Fellows, firm: _Ties, second: _Ties, need: int) -> set[Family]:
     """The families that tie an account to its campaign, when there are two:
     one through firm links to at least ``need`` fellow members, another
     through links at least as strong as ``SECOND_LINK`` to ``need`` members,
-    and one fellow member at least among both.
+    and one fellow member at least among both. Every family of such a pair is
+    returned, so the answer does not depend on the order families are tried.
 
     A template shared by the whole operation is weak evidence on its own, but
     it confirms firm network ties to members who use it too. The common
@@ -421,14 +447,23 @@ def _firm_families(
     popular problem with one member and a household network with other
     customers is tied to two different groups, not twice to one. A
     legitimate organisation's own accounts, tied to each other by nature,
-    are left out of both upstream."""
-    strong = [f for f, p in firm.items() if len(p) >= need]
+    are left out of both (``_Fellows``).
+
+    Links are kept as the member sets they were found with and searched
+    lazily: a link of a thousand members tied to each of them is never
+    copied a thousand times."""
+    out: set[Family] = set()
+    strong = [f for f in LINK_ORDER if f in firm and fellows.at_least(firm[f], need)]
     for f in strong:
-        for g in firm.keys() | second.keys():
-            other = firm.get(g, set()) | second.get(g, set())
-            if g != f and len(other) >= need and firm[f] & other:
-                return {f, g}
-    return set()
+        for g in LINK_ORDER:
+            if g == f or {f, g} <= out:
+                continue
+            other = firm.get(g, []) + second.get(g, [])
+            if not other or not fellows.at_least(other, need):
+                continue
+            if any(any(b in x for x in other) for b in fellows.of(firm[f])):
+                out |= {f, g}
+    return out
 
 
 def _local_score(acc: AccountScore) -> float:
