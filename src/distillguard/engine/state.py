@@ -22,14 +22,18 @@ All tables live in one embedded DuckDB database; detectors read them through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, cast
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.engine.prompts import PromptCache
+
+_T = TypeVar("_T")
 
 #: Families of the incidence table, each a column of the per-event signal table.
 EVENT_KEY_FAMILIES: tuple[str, ...] = (
@@ -105,16 +109,25 @@ class StepStats:
 
 class DetectionContext:
     """What a detector sees: the state database, the prompt cache and the
-    current event time. The feature table is computed once per context."""
+    current event time. The feature table, and whatever detectors share
+    through :meth:`shared`, is computed once per context."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, now: float, prompts: PromptCache) -> None:
         self.con = con
         self.now = now
         self.prompts = prompts
         self._features: pa.Table | None = None
+        self._shared: dict[str, object] = {}
 
     def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
         return self.con.sql(query, params=params or None).to_arrow_table()
+
+    def shared(self, name: str, compute: Callable[[], _T]) -> _T:
+        """``compute()``, run on the first call with this ``name`` only: a
+        result several detectors read (one fetch of the rows they all need)."""
+        if name not in self._shared:
+            self._shared[name] = compute()
+        return cast(_T, self._shared[name])
 
     @property
     def features(self) -> pa.Table:
