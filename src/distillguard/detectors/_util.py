@@ -3,6 +3,7 @@ scale, squashing to [0, 1], and reading feature columns as numpy."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,18 +55,136 @@ def ratio_text(value: float, base: float) -> str:
     return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
 
 
+#: Key families whose groups of accounts the group detectors read, with the
+#: fewest accounts of a group read (sign-up buckets are compared with the
+#: usual bucket, single accounts included). Their incidence and popularity
+#: rows come in one scan of each table per detection run, shared by the
+#: detectors (``ctx.shared``), rather than one join per family and detector.
+GROUP_FAMILIES: dict[str, int] = {
+    "cluster": 2,
+    "wrapper": 2,
+    "payment": 2,
+    "email": 2,
+    "net": 2,
+    "client": 2,
+    "signup": 1,
+}
+
+_INCIDENCE_SQL = """
+SELECT family, key, account_id FROM acct_key WHERE list_contains(?, family)
+"""
+_POPULARITY_SQL = """
+SELECT family, key, n_accounts, n FROM key_pop
+WHERE list_contains(?, family) AND (n_accounts >= 2 OR list_contains(?, family))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMembers:
+    """The keys of one family held by a given range of accounts, and their
+    members. ``keys`` (sorted) and ``n`` (requests) describe the keys;
+    ``key`` and ``account`` hold one row per (key, account), sorted by key
+    then account, as an index into ``keys`` and an account rank: an index
+    into ``names`` (account ids, sorted: ranks compare as the ids do)."""
+
+    keys: pa.Array
+    n: np.ndarray
+    key: np.ndarray
+    account: np.ndarray
+    names: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    keys: pa.Array  # of each incidence row
+    account: np.ndarray  # rank of each incidence row's account
+    pop: pa.Table  # key, n_accounts, n
+
+
+@dataclass(frozen=True, slots=True)
+class _Incidence:
+    families: dict[str, _Family]
+    names: np.ndarray  # account ids by rank, as Python strings
+
+
+def sorted_codes(values: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """Each value's index into the sorted distinct values (so that codes
+    compare as the values do), and those values."""
+    enc = pc.dictionary_encode(values).combine_chunks()
+    order = pc.sort_indices(enc.dictionary).to_numpy()
+    code = np.empty(len(order), dtype=np.int64)
+    code[order] = np.arange(len(order))
+    return code[enc.indices.to_numpy()], enc.dictionary.take(pa.array(order)).to_pylist()
+
+
+def _split(table: pa.Table) -> dict[str, np.ndarray]:
+    """Row indices of ``table`` by its ``family`` column."""
+    enc = pc.dictionary_encode(table.column("family")).combine_chunks()
+    code = enc.indices.to_numpy()
+    return {name: np.flatnonzero(code == i) for i, name in enumerate(enc.dictionary.to_pylist())}
+
+
+def _incidence(ctx: DetectionContext) -> _Incidence:
+    families = list(GROUP_FAMILIES)
+    singles = [f for f, lo in GROUP_FAMILIES.items() if lo < 2]
+    rows = ctx.sql(_INCIDENCE_SQL, [families])
+    pop = ctx.sql(_POPULARITY_SQL, [families, singles])
+    account, names = sorted_codes(rows.column("account_id"))
+    at, pop_at = _split(rows), _split(pop)
+    empty = np.zeros(0, dtype=np.int64)
+    keys = rows.column("key").combine_chunks()
+    pop = pop.select(["key", "n_accounts", "n"])
+    out = {
+        f: _Family(
+            keys.take(pa.array(at.get(f, empty))),
+            account[at.get(f, empty)],
+            pop.take(pa.array(pop_at.get(f, empty))),
+        )
+        for f in families
+    }
+    return _Incidence(out, np.array(names, dtype=object))
+
+
+def key_members(
+    ctx: DetectionContext, family: str, min_accounts: int, max_accounts: int
+) -> KeyMembers:
+    """The keys of ``family`` (one of ``GROUP_FAMILIES``, ``min_accounts`` at
+    least its fewest) shared by between ``min_accounts`` and ``max_accounts``
+    accounts, and their accounts."""
+    if min_accounts < GROUP_FAMILIES[family]:
+        raise ValueError(f"{family} groups are read from {GROUP_FAMILIES[family]} accounts")
+    inc = ctx.shared("group_incidence", lambda: _incidence(ctx))
+    fam = inc.families[family]
+    n_accounts = fam.pop.column("n_accounts")
+    pop = fam.pop.filter(
+        pc.and_(pc.greater_equal(n_accounts, min_accounts), pc.less_equal(n_accounts, max_accounts))
+    )
+    pop = pop.take(pc.sort_indices(pop.column("key")))
+    keys = pop.column("key").combine_chunks()
+    index = pc.index_in(fam.keys, value_set=keys)
+    valid = index.is_valid()
+    key = index.filter(valid).to_numpy(zero_copy_only=False).astype(np.int64)
+    account = fam.account[valid.to_numpy(zero_copy_only=False)]
+    span = max(len(inc.names), 1)
+    both = np.sort(key * span + account)
+    return KeyMembers(keys, pop.column("n").to_numpy(), both // span, both % span, inc.names)
+
+
 def key_groups(
     ctx: DetectionContext, family: str, min_accounts: int, max_accounts: int
-) -> list[tuple[str, list[str], int]]:
-    """Keys of ``family`` shared by between ``min_accounts`` and
-    ``max_accounts`` accounts, with their accounts and request count."""
-    rows = ctx.sql(
-        """
-        SELECT p.key, list(a.account_id ORDER BY a.account_id) AS accounts, p.n
-        FROM key_pop p JOIN acct_key a ON a.family = p.family AND a.key = p.key
-        WHERE p.family = ? AND p.n_accounts BETWEEN ? AND ?
-        GROUP BY p.key, p.n ORDER BY p.key
-        """,
-        [family, min_accounts, max_accounts],
-    ).to_pydict()
-    return list(zip(rows["key"], rows["accounts"], rows["n"], strict=True))
+) -> list[tuple[str, tuple[str, ...], int]]:
+    """Keys of ``family`` (see :func:`key_members`) shared by between
+    ``min_accounts`` and ``max_accounts`` accounts, in key order, with their
+    accounts (sorted) and request count."""
+    m = key_members(ctx, family, min_accounts, max_accounts)
+    if len(m.key) == 0:
+        return []
+    start = np.flatnonzero(np.r_[True, m.key[1:] != m.key[:-1]])
+    end = np.r_[start[1:], len(m.key)]
+    names = m.names[m.account].tolist()
+    ks = m.key[start]
+    keys = m.keys.take(pa.array(ks)).to_pylist()
+    return [
+        (k, tuple(names[s:e]), n)
+        for k, s, e, n in zip(keys, start.tolist(), end.tolist(), m.n[ks].tolist(), strict=True)
+    ]

@@ -52,7 +52,7 @@ class AccountLinkingDetector(Detector):
             Finding(
                 self.name,
                 self.family,
-                tuple(accounts),
+                accounts,
                 score,
                 f"{len(accounts)} accounts {what} ({family} {key})",
                 {"family": family, "key": key, "accounts": len(accounts), "requests": n},
@@ -73,7 +73,7 @@ class AccountLinkingDetector(Detector):
             Finding(
                 self.name,
                 self.family,
-                tuple(accounts),
+                accounts,
                 0.6,
                 f"{len(accounts)} accounts created within the same 10 minutes (usual: {usual:.0f})",
                 {"family": "signup", "bucket": key, "accounts": len(accounts), "usual": usual},

@@ -16,6 +16,10 @@ their sizes would share by chance, drawing from the specific clusters seen
 seed set spread over accounts, a classroom's homework) share many times
 more than chance; heavy users of the same public dataset about as much as
 chance.
+
+The pairs are counted in numpy from the account–cluster incidence rows of
+the specific clusters: within each cluster (at most ``max_accounts``
+accounts) every pair of its accounts, then one count per pair.
 """
 
 from __future__ import annotations
@@ -23,32 +27,53 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
+import pyarrow as pa
+
 from distillguard._types import Family
+from distillguard.detectors._util import key_members
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
     from distillguard.engine.state import DetectionContext
 
-_SQL = """
-WITH specific AS (
-    SELECT key FROM key_pop
-    WHERE family = 'cluster' AND n_accounts BETWEEN 2 AND ?
-), ak AS (
-    SELECT a.account_id, a.key FROM acct_key a JOIN specific s
-    ON a.family = 'cluster' AND a.key = s.key
-), size AS (
-    SELECT account_id, count(*) AS n FROM ak GROUP BY account_id
-), pairs AS (
-    SELECT x.account_id AS a, y.account_id AS b, count(*) AS shared, min(x.key) AS example
-    FROM ak x JOIN ak y ON x.key = y.key AND x.account_id < y.account_id
-    GROUP BY ALL
-    HAVING count(*) >= ?
-)
-SELECT p.a, p.b, p.shared, p.example,
-       p.shared * (SELECT count(*) FROM specific)::DOUBLE / (sa.n * sb.n) AS lift
-FROM pairs p JOIN size sa ON sa.account_id = p.a JOIN size sb ON sb.account_id = p.b
-ORDER BY p.a, p.b
-"""
+
+def shared_pairs(
+    account: np.ndarray, key: np.ndarray, min_shared: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``a < b`` of accounts sharing at least ``min_shared`` keys, from
+    one incidence row per (key, account), sorted by key then account (both
+    ranks from 0): ``(a, b, shared, smallest shared key)``, ordered by
+    ``(a, b)``."""
+    empty = np.zeros(0, np.int64)
+    if len(key) == 0:
+        return empty, empty, empty, empty
+    acc, k = account, key
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    size = np.diff(np.r_[start, len(k)])
+    end = np.repeat(start + size, size)
+    span, n_keys = int(acc.max()) + 1, int(k.max()) + 1
+    # Row x and row x + d hold a pair while x + d is still in x's key.
+    x = np.arange(len(k))
+    codes, keys = [], []
+    for d in range(1, int(size.max())):
+        x = x[x + d < end[x]]
+        codes.append(acc[x] * span + acc[x + d])
+        keys.append(k[x])
+    if not codes:
+        return empty, empty, empty, empty
+    code, ex = np.concatenate(codes), np.concatenate(keys)
+    if span * span * n_keys < 2**63:
+        both = np.sort(code * n_keys + ex)
+        code, ex = both // n_keys, both % n_keys
+    else:
+        order = np.lexsort((ex, code))
+        code, ex = code[order], ex[order]
+    first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    shared = np.diff(np.r_[first, len(code)])
+    keep = shared >= min_shared
+    pair = code[first[keep]]
+    return pair // span, pair % span, shared[keep], ex[first[keep]]
 
 
 class PromptReuseDetector(Detector):
@@ -73,29 +98,39 @@ class PromptReuseDetector(Detector):
         self.full_lift = full_lift
 
     def detect(self, ctx: DetectionContext) -> list[Finding]:
-        rows = ctx.sql(_SQL, [self.max_accounts, self.min_shared]).to_pydict()
-        out = []
+        m = key_members(ctx, "cluster", 2, self.max_accounts)
+        a, b, shared, example = shared_pairs(m.account, m.key, self.min_shared)
+        size = np.bincount(m.account)
+        lift = shared * float(len(m.keys)) / (size[a] * size[b]).astype(np.float64)
+        keep = np.flatnonzero(lift > self.min_lift)
+        a, b, shared, lift = a[keep], b[keep], shared[keep], lift[keep]
+        # The same float operations as one pair at a time (``math.log``
+        # itself, numpy's may differ in the last bit).
+        ratio = (lift / self.min_lift).tolist()
         span = math.log(self.full_lift / self.min_lift)
-        for a, b, shared, example, lift in zip(
-            rows["a"], rows["b"], rows["shared"], rows["example"], rows["lift"], strict=True
+        strength = np.minimum(1.0, np.array([math.log(r) for r in ratio]) / span)
+        score = np.minimum(0.85, 0.35 + 0.05 * shared.astype(np.float64)) * strength
+        out = []
+        for i, j, s, e, x, v in zip(
+            m.names[a].tolist(),
+            m.names[b].tolist(),
+            shared.tolist(),
+            m.keys.take(pa.array(example[keep])).to_pylist(),
+            lift.tolist(),
+            score.tolist(),
+            strict=True,
         ):
-            if lift <= self.min_lift:
-                continue
-            strength = min(1.0, math.log(lift / self.min_lift) / span)
-            score = min(0.85, 0.35 + 0.05 * float(shared)) * strength
-            sample = ctx.prompts.sample(int(example)) or ""
+            sample = ctx.prompts.sample(int(e)) or ""
             out.append(
-                self.finding(
-                    (a, b),
-                    score,
-                    f"2 accounts sent near-duplicates of {shared} of the same uncommon "
-                    f"prompts, {lift:.0f}× what chance gives accounts of their size",
-                    {
-                        "shared_clusters": int(shared),
-                        "lift": round(lift, 2),
-                        "example": sample[:200],
-                    },
-                    link=f"reuse:{a}|{b}",
+                Finding(
+                    self.name,
+                    self.family,
+                    (i, j),
+                    round(v, 4),
+                    f"2 accounts sent near-duplicates of {s} of the same uncommon "
+                    f"prompts, {x:.0f}× what chance gives accounts of their size",
+                    {"shared_clusters": s, "lift": round(x, 2), "example": sample[:200]},
+                    link=f"reuse:{i}|{j}",
                 )
             )
         return out

@@ -43,7 +43,7 @@ class SharedWrapperDetector(Detector):
                 Finding(
                     self.name,
                     self.family,
-                    tuple(accounts),
+                    accounts,
                     round(score, 4),
                     f'{len(accounts)} accounts wrap their prompts in one template: "{text[:120]}"',
                     {
