@@ -14,6 +14,22 @@ from distillguard.signals.elicitation import elicitation
 if TYPE_CHECKING:
     from distillguard.engine.state import DetectionContext
 
+#: Elicitation score of each template text scored so far, kept across
+#: detection runs: a wrapper's text does not change, and scoring the texts
+#: again at every run was most of this detector's cost. Cleared when full.
+_ELICITATION: dict[str, float] = {}
+_ELICITATION_MAX = 100_000
+
+
+def _elicitation(texts: list[str]) -> list[float]:
+    """``elicitation`` scores of ``texts``, each text scored once."""
+    todo = [t for t in dict.fromkeys(texts) if t not in _ELICITATION]
+    if todo:
+        if len(_ELICITATION) + len(todo) > _ELICITATION_MAX:
+            _ELICITATION.clear()
+        _ELICITATION.update(zip(todo, elicitation(todo)[0].tolist(), strict=True))
+    return [_ELICITATION[t] for t in texts]
+
 
 class SharedWrapperDetector(Detector):
     """One group finding per wrapper used by several accounts and by less than
@@ -32,7 +48,7 @@ class SharedWrapperDetector(Detector):
         if not groups:
             return []
         texts = [ctx.prompts.wrappers.describe(int(key)) for key, _, _ in groups]
-        elicit, _ = elicitation(texts)
+        elicit = _elicitation(texts)
         out = []
         for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
             # A template many unrelated accounts use ("Let's think step by
