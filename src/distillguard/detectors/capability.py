@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import reported, squash
+from distillguard.detectors._util import reported, sorted_codes, squash
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -34,16 +34,14 @@ class CapabilityConcentrationDetector(Detector):
         self.min_requests = min_requests
 
     def detect(self, ctx: DetectionContext) -> list[Finding]:
-        rows = ctx.sql(_AREA_SQL).to_pydict()
-        if not rows["account_id"]:
+        rows = ctx.sql(_AREA_SQL)
+        if rows.num_rows == 0:
             return []
-        areas = sorted(set(rows["area"]))
-        col = {a: i for i, a in enumerate(areas)}
-        accounts = sorted(set(rows["account_id"]))
-        row = {a: i for i, a in enumerate(accounts)}
+        area, areas = sorted_codes(rows.column("area"))
+        acc, accounts = sorted_codes(rows.column("account_id"))
         m = np.zeros((len(accounts), len(areas)))
-        for acc, area, n in zip(rows["account_id"], rows["area"], rows["n"], strict=True):
-            m[row[acc], col[area]] += n
+        np.add.at(m, (acc, area), rows.column("n").to_numpy().astype(np.float64))
+        col = {a: i for i, a in enumerate(areas)}
         totals = m.sum(axis=1)
         pop = m.sum(axis=0) / max(m.sum(), 1.0)
         p = m / np.maximum(totals, 1.0)[:, None]
