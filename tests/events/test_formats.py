@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -200,3 +201,30 @@ def test_otlp_lines_of_export_requests(write):
 
 def test_event_schema_order_unchanged():
     assert EVENT_SCHEMA.names[:3] == ["ts", "account_id", "request_id"]
+
+
+def test_parquet_reading_does_not_hold_what_it_has_read(tmp_path):
+    """Arrow memory in use while reading stays near one row group, not the
+    file: a reader that kept each column chunk it read would end holding
+    about the file's compressed size."""
+    path = tmp_path / "big.parquet"
+    rng = np.random.default_rng(0)
+    n, groups = 40_000, 40
+    table = pa.table(
+        {
+            "ts": ["2026-04-07T12:00:00Z"] * n,
+            "account_id": [f"a{i % 50}" for i in range(n)],
+            "request_id": [f"r{i}" for i in range(n)],
+            "prompt": [rng.bytes(600).hex() for _ in range(n)],  # does not compress
+        }
+    )
+    pq.write_table(table, path, row_group_size=n // groups)
+    del table
+    size = path.stat().st_size
+    before = pa.total_allocated_bytes()
+    held = 0
+    reader = read_events(path, batch_rows=500)
+    for _ in reader:
+        held = max(held, pa.total_allocated_bytes() - before)
+    assert reader.summary.accepted == n
+    assert held < size / 3

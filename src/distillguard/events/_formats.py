@@ -102,7 +102,10 @@ class ParquetSource(Source):
 
     def blocks(self, batch_rows: int) -> Iterator[Block]:
         try:
-            parquet = pq.ParquetFile(self.path)
+            # Without ``pre_buffer=False`` the reader keeps every column chunk
+            # it has read until it is closed: about the compressed size of
+            # the file, more than a gigabyte at five million events.
+            parquet = pq.ParquetFile(self.path, pre_buffer=False)
         except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"cannot read {self.path}: {exc}") from exc
         con = duckdb.connect()

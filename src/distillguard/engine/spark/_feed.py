@@ -30,8 +30,9 @@ def read_sorted(directory: Path, column: str) -> Iterator[pa.Table]:
     """What Spark wrote sorted by ``column``, in order (part files hold
     consecutive ranges of the sort key and are numbered in that order)."""
     last = -np.inf
+    # ``pre_buffer=False``: the default keeps every column chunk read so far.
     for part in sorted(directory.glob("part-*.parquet")):
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=READ_ROWS):
+        for batch in pq.ParquetFile(part, pre_buffer=False).iter_batches(batch_size=READ_ROWS):
             values = batch.column(column).to_numpy()
             if not len(values):
                 continue
