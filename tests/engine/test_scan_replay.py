@@ -6,12 +6,15 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from distillguard.cli import app
+from distillguard.detectors import Finding, VolumeDetector
 from distillguard.engine.replay import replay
 from distillguard.engine.scan import scan
+from distillguard.engine.state import DetectionContext
 from distillguard.report.json_report import build_report
 from distillguard.signals.parallel import PromptAnalyzer
 from tests.detectors.scenario import scenario
@@ -103,6 +106,36 @@ def test_scan_in_chunks_gives_the_same_result(files: tuple[Path, Path, set[str]]
     b = {k: v.score for k, v in chunked.detection.scores.accounts.items()}
     assert a == pytest.approx(b)
     assert chunked.state.events == whole.state.events
+
+
+def test_a_finished_scan_keeps_signals_but_takes_no_new_prompt(
+    files: tuple[Path, Path, set[str]],
+) -> None:
+    """After ingest the near-duplicate index is dropped: what was seen can
+    still be looked up, nothing new can be added."""
+    ev, acc, _ = files
+    result = scan([ev], accounts=acc)
+    prompts = result.state.prompts
+    first = json.loads(ev.read_text().splitlines()[0])["prompt"]
+    assert prompts.lookup(pa.array([first])).num_rows == 1
+    with pytest.raises(RuntimeError, match="sealed"):
+        prompts.lookup(pa.array(["a prompt this scan never saw, seven words long"]))
+
+
+def test_a_detector_reading_the_prompt_index_keeps_it(
+    files: tuple[Path, Path, set[str]],
+) -> None:
+    class Reader(VolumeDetector):
+        reads_prompt_index = True
+        seen = 0
+
+        def detect(self, ctx: DetectionContext) -> list[Finding]:
+            Reader.seen = ctx.prompts.fingerprints.n_prompts
+            return []
+
+    ev, acc, _ = files
+    result = scan([ev], accounts=acc, detectors=[Reader()])
+    assert Reader.seen > 0
 
 
 def test_scan_on_several_processes_gives_the_same_result(

@@ -55,6 +55,10 @@ class Detector(ABC):
 
     name: ClassVar[str]
     family: ClassVar[Family]
+    #: Whether ``detect`` reads the near-duplicate index of the prompts
+    #: (``ctx.prompts.fingerprints``). A scan drops that index before
+    #: detection unless a detector needs it.
+    reads_prompt_index: ClassVar[bool] = False
 
     @abstractmethod
     def detect(self, ctx: DetectionContext) -> list[Finding]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
 from distillguard.signals.wrappers import Segments, WrapperIndex
 
@@ -52,7 +53,8 @@ class PromptCache:
         #: ``analyze_prompts`` or a drop-in for it (``PromptAnalyzer`` shares
         #: large batches out over several cores).
         self.analyze: Analyze = analyze_prompts
-        self._row: dict[int, int] = {}
+        #: prompt key (``text_keys``) -> row of the columns below
+        self._row = SortedMap(np.int64)
         self.fingerprints = FingerprintIndex()
         self.wrappers = WrapperIndex()
         self.norm_hash = _Column(np.uint64)
@@ -66,10 +68,19 @@ class PromptCache:
         self.langs: list[str | None] = []
         self.kinds: list[str | None] = [None]
         self.samples: dict[int, str] = {}
+        self._sealed = False
 
     @property
     def size(self) -> int:
         return self.norm_hash.size
+
+    def seal(self) -> None:
+        """Drop the near-duplicate index once no prompt will be added (a
+        finished scan): it is the cache's largest part, about 0.4 kB per
+        distinct prompt, and detection does not read it. Signals, samples and
+        wrapper descriptions stay; adding a new prompt afterwards raises."""
+        self.fingerprints = FingerprintIndex()
+        self._sealed = True
 
     def lookup(self, prompts: pa.ChunkedArray | pa.Array) -> pa.Table:
         """Signals of each prompt, one row per input, analysing new prompts."""
@@ -83,7 +94,9 @@ class PromptCache:
     def lookup_keys(self, keys: npt.NDArray[np.uint64]) -> pa.Table:
         """Signals of prompts already added, by their :func:`text_keys`."""
         uniq, inverse = np.unique(keys, return_inverse=True)
-        rows = np.fromiter((self._row[k] for k in uniq.tolist()), dtype=np.int64, count=len(uniq))
+        rows = self._find_rows(uniq)
+        if len(rows) and rows.min() < 0:
+            raise KeyError(f"{int((rows < 0).sum())} prompt keys were never added")
         return self._signals(rows[inverse.reshape(-1)])
 
     def add_analysed(self, texts: list[str], sig: pa.Table) -> None:
@@ -91,11 +104,10 @@ class PromptCache:
         ``analyze_prompts``' columns for ``texts``, row for row. Clusters and
         wrappers are assigned here, from the prompts added so far, exactly as
         :meth:`lookup` assigns them to the new prompts of one call."""
-        keys = text_keys(texts)
+        keys = np.array(text_keys(texts), dtype=np.uint64)
         base = self.size
         self._absorb(texts, sig)
-        for offset, key in enumerate(keys):
-            self._row.setdefault(key, base + offset)
+        self._index_rows(keys, base)
 
     def _signals(self, per_event: npt.NDArray[np.int64]) -> pa.Table:
         return pa.table(
@@ -115,23 +127,38 @@ class PromptCache:
         return self.samples.get(norm_hash)
 
     def _rows_for(self, texts: list[str]) -> np.ndarray:
-        hashes = text_keys(texts)
-        rows = np.fromiter((self._row.get(h, -1) for h in hashes), dtype=np.int64, count=len(texts))
+        hashes = np.array(text_keys(texts), dtype=np.uint64)
+        rows = self._find_rows(hashes)
         new = np.flatnonzero(rows < 0)
         if len(new):
-            # One text may appear twice among new ones only if hashes collide; keep first.
-            new_texts = [texts[i] for i in new]
             base = self.size
-            self._analyse(new_texts)
-            for offset, i in enumerate(new):
-                self._row.setdefault(hashes[i], base + offset)
-            rows[new] = [self._row[hashes[i]] for i in new]
+            self._analyse([texts[i] for i in new])
+            self._index_rows(hashes[new], base)
+            rows[new] = self._find_rows(hashes[new])
         return rows
+
+    def _find_rows(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """The row of each key, -1 for keys not added."""
+        level, pos = self._row.find(keys)
+        rows: npt.NDArray[np.int64] = self._row.get(0, level, pos)
+        rows[level < 0] = -1
+        return rows
+
+    def _index_rows(self, keys: npt.NDArray[np.uint64], base: int) -> None:
+        """Index the keys of prompts just added at rows ``base``, ``base + 1``…
+        A key already indexed, or repeated (two texts whose hashes collide),
+        keeps its first row."""
+        level, _ = self._row.find(keys)
+        fresh = np.flatnonzero(level < 0)
+        uniq, first = np.unique(keys[fresh], return_index=True)
+        self._row.insert(uniq, base + fresh[first])
 
     def _analyse(self, texts: list[str]) -> None:
         self._absorb(texts, self.analyze(texts))
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
+        if self._sealed:
+            raise RuntimeError("this prompt cache is sealed: no prompt can be added")
         norm = sig.column("norm_hash").to_numpy()
         flat = sig.column("bands").combine_chunks().flatten().to_numpy()
         bands = np.ascontiguousarray(flat, dtype=np.uint64).reshape(len(texts), -1)

@@ -21,8 +21,10 @@ from distillguard.signals.parallel import PromptAnalyzer
 #: Called with (stage, events done so far).
 Progress = Callable[[str, int], None]
 
-#: Events held between merges into the detection state (bounds scan memory).
-MERGE_ROWS = 1_000_000
+#: Events held between merges into the detection state. It bounds scan
+#: memory: each merge's working set grows with it (and DuckDB keeps much of
+#: it for reuse), while the merges' total time hardly depends on it.
+MERGE_ROWS = 262_144
 
 
 @dataclass(slots=True)
@@ -111,6 +113,8 @@ def scan(
         analyzer.close()
         state.prompts.analyze = analyze_prompts
     worker_rss = analyzer.worker_peak_rss_mb
+    if not any(d.reads_prompt_index for d in detectors or ()):
+        state.prompts.seal()
     if progress:
         progress("detect", done)
     detection = detect(state, profile, detectors)

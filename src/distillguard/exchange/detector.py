@@ -96,6 +96,7 @@ class ExchangeDetector(Detector):
 
     name = "exchange"
     family = Family.EXCHANGE
+    reads_prompt_index = True  # imported prompt bands are matched against it
 
     def __init__(
         self,
