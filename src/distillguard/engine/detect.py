@@ -71,6 +71,7 @@ def detect(
         t0 = time.perf_counter()
         findings.extend(det.detect(ctx))
         timings[f"detector:{det.name}"] = time.perf_counter() - t0
+    ctx.release_shared()
     t0 = time.perf_counter()
     ids = feats.column("account_id").to_pylist()
     scores = score(findings, _usage(ctx, ids))

@@ -129,6 +129,11 @@ class DetectionContext:
             self._shared[name] = compute()
         return cast(_T, self._shared[name])
 
+    def release_shared(self) -> None:
+        """Drop the results detectors shared, once they have all run (at
+        five million events the group families' rows take hundreds of MB)."""
+        self._shared.clear()
+
     @property
     def features(self) -> pa.Table:
         """The per-account feature table (see ``FEATURES_SQL``)."""
