@@ -134,7 +134,7 @@ def test_a_detector_reading_the_prompt_index_keeps_it(
             return []
 
     ev, acc, _ = files
-    result = scan([ev], accounts=acc, detectors=[Reader()])
+    scan([ev], accounts=acc, detectors=[Reader()])
     assert Reader.seen > 0
 
 
