@@ -30,7 +30,7 @@ MAX_REJECTS = 100_000
 #: Records per block inside the reader's pipeline. Its stages hold several
 #: blocks at once (raw text, candidates, enriched rows), so blocks smaller than
 #: the batches handed on keep the pipeline's memory small.
-BLOCK_ROWS = 16384
+BLOCK_ROWS = 8192
 
 
 @dataclass
