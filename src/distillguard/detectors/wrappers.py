@@ -22,13 +22,18 @@ _ELICITATION_MAX = 100_000
 
 
 def _elicitation(texts: list[str]) -> list[float]:
-    """``elicitation`` scores of ``texts``, each text scored once."""
-    todo = [t for t in dict.fromkeys(texts) if t not in _ELICITATION]
+    """``elicitation`` scores of ``texts``, each text scored once. The
+    answer is read from a local copy, so a run on another thread clearing
+    the cache meanwhile does not affect it."""
+    known = {t: _ELICITATION.get(t) for t in dict.fromkeys(texts)}
+    todo = [t for t, score in known.items() if score is None]
     if todo:
-        if len(_ELICITATION) + len(todo) > _ELICITATION_MAX:
+        fresh = dict(zip(todo, elicitation(todo)[0].tolist(), strict=True))
+        known.update(fresh)
+        if len(_ELICITATION) + len(fresh) > _ELICITATION_MAX:
             _ELICITATION.clear()
-        _ELICITATION.update(zip(todo, elicitation(todo)[0].tolist(), strict=True))
-    return [_ELICITATION[t] for t in texts]
+        _ELICITATION.update(fresh)
+    return [float(known[t] or 0.0) for t in texts]
 
 
 class SharedWrapperDetector(Detector):
