@@ -42,8 +42,6 @@ SINGLE_FAMILY_CAP = 0.6
 #: alone: firm membership needs a second family, and enforcement evidence of
 #: this provider's own (``profile._enforceable``).
 LINK_FAMILIES = (Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR, Family.EXCHANGE)
-#: Every family, in a fixed order (ties are searched family by family).
-LINK_ORDER = tuple(Family)
 #: Links at least this strong can tie an account firmly to a campaign.
 FIRM_LINK = 0.4
 #: Links at least this strong can second a firm tie from another family, when
@@ -458,9 +456,9 @@ def _firm_families(fellows: _Fellows, firm: _Ties, second: _Ties, need: int) -> 
     lazily: a link of a thousand members tied to each of them is never
     copied a thousand times."""
     out: set[Family] = set()
-    strong = [f for f in LINK_ORDER if f in firm and fellows.at_least(firm[f], need)]
+    strong = [f for f in LINK_FAMILIES if f in firm and fellows.at_least(firm[f], need)]
     for f in strong:
-        for g in LINK_ORDER:
+        for g in LINK_FAMILIES:
             if g == f or {f, g} <= out:
                 continue
             other = firm.get(g, []) + second.get(g, [])
