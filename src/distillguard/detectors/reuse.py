@@ -122,11 +122,9 @@ class PromptReuseDetector(Detector):
         ):
             sample = ctx.prompts.sample(int(e)) or ""
             out.append(
-                Finding(
-                    self.name,
-                    self.family,
+                self.finding(
                     (i, j),
-                    round(v, 4),
+                    v,
                     f"2 accounts sent near-duplicates of {s} of the same uncommon "
                     f"prompts, {x:.0f}× what chance gives accounts of their size",
                     {"shared_clusters": s, "lift": round(x, 2), "example": sample[:200]},
