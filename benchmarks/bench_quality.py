@@ -17,6 +17,7 @@ from distillguard.cli import render
 from distillguard.engine.evaluate import evaluate, read_labels
 from distillguard.engine.replay import replay
 from distillguard.engine.scan import scan
+from distillguard.signals.parallel import default_workers
 
 
 def main() -> None:
@@ -35,7 +36,8 @@ def main() -> None:
     labels = read_labels(data / "labels.csv")
 
     t0 = time.perf_counter()
-    res = scan([events], accounts=accounts)
+    workers = default_workers()
+    res = scan([events], accounts=accounts, workers=workers)
     scan_s = time.perf_counter() - t0
     det = res.detection
     scores = {a: s.score for a, s in det.scores.accounts.items()}
@@ -46,7 +48,9 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     every = None if args.detect_every is None else args.detect_every * 60
-    rep = replay([events], accounts=accounts, step_s=args.step * 60, detect_every_s=every)
+    rep = replay(
+        [events], accounts=accounts, step_s=args.step * 60, detect_every_s=every, workers=workers
+    )
     replay_s = time.perf_counter() - t0
     det = rep.detection
     scores = {a: s.score for a, s in det.scores.accounts.items()}

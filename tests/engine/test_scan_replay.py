@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from distillguard.cli import app
 from distillguard.detectors import Finding, VolumeDetector
+from distillguard.engine.prompts import PromptCache
 from distillguard.engine.replay import replay
 from distillguard.engine.scan import scan
 from distillguard.engine.state import DetectionContext
@@ -194,6 +195,30 @@ def test_replay_detecting_hourly_ends_in_the_same_state(
     assert set(hourly.first_action_at) <= set(every.first_action_at)
     for acc_id, t in hourly.first_action_at.items():
         assert t >= every.first_action_at[acc_id]
+
+
+def test_replay_analysing_prompts_ahead_changes_nothing(
+    files: tuple[Path, Path, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompts read ahead are analysed in one batch, here on two processes;
+    clusters and wrappers are still assigned step by step."""
+    ev, acc, _ = files
+    monkeypatch.setattr("distillguard.signals.parallel.MIN_PARALLEL", 50)
+    fetched: list[int] = []
+    real = PromptCache.prefetch
+    monkeypatch.setattr(
+        PromptCache, "prefetch", lambda self, p: fetched.append(real(self, p)) or fetched[-1]
+    )
+    ahead = replay([ev], accounts=acc, step_s=900, workers=2)
+    assert sum(fetched) > 50
+    monkeypatch.setattr(PromptCache, "prefetch", lambda self, p: 0)
+    plain = replay([ev], accounts=acc, step_s=900)
+    assert ahead.detection.actions == plain.detection.actions
+    a = {k: v.score for k, v in plain.detection.scores.accounts.items()}
+    b = {k: v.score for k, v in ahead.detection.scores.accounts.items()}
+    assert a == b
+    assert ahead.first_action_at == plain.first_action_at
+    assert ahead.served_before_action == plain.served_before_action
 
 
 def test_cli_scan_writes_report_and_rejects(

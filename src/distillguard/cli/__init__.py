@@ -181,13 +181,14 @@ def replay(
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = "local[*]",
     exchange: ExchangeOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Online backtest: process events in time order, acting as detection would."""
     from distillguard.report.json_report import build_report
     from distillguard.scoring import load_profile
 
     with _errors():
-        run_replay = _replay_engine(engine, spark_master)
+        run_replay = _replay_engine(engine, spark_master, workers)
         if step <= 0:
             raise ConfigError("--step must be positive")
         prof = load_profile(profile)
@@ -244,12 +245,13 @@ def _scan_engine(engine: str, master: str, workers: int | None) -> Callable[...,
     raise ConfigError(f"unknown engine {engine!r}: duckdb or spark")
 
 
-def _replay_engine(engine: str, master: str) -> Callable[..., ReplayResult]:
+def _replay_engine(engine: str, master: str, workers: int | None) -> Callable[..., ReplayResult]:
     """The replay function of ``--engine`` (Spark's is imported only when asked for)."""
     if engine == "duckdb":
         from distillguard.engine.replay import replay as embedded
+        from distillguard.signals.parallel import default_workers
 
-        return embedded
+        return partial(embedded, workers=workers or default_workers())
     if engine == "spark":
         from distillguard.engine.spark import replay as on_spark
         from distillguard.engine.spark import require_pyspark

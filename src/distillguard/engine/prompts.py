@@ -3,6 +3,14 @@
 Real traffic repeats prompts (retries, templates, viral prompts, campaigns
 sending one dataset through many accounts), so each step analyses only the
 prompts it has not seen before, then maps every event to its prompt's row.
+
+A prompt's analysis (``analyze_prompts``: normalisation, MinHash bands,
+elicitation, area, language, wrapper segments) depends on its text alone;
+its near-duplicate cluster and wrapper depend on the prompts seen before it.
+So a caller that knows the coming prompts (``replay``, which cuts a stored
+input into small steps) can have the first part done ahead in one large
+batch (:meth:`PromptCache.prefetch`), on several cores, while clusters and
+wrappers are still assigned step by step, with the same result.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import xxhash
 
 from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
-from distillguard.signals.wrappers import Segments, WrapperIndex
+from distillguard.signals.wrappers import SEGMENT_HASHES, Segments, WrapperIndex, segments
 
 _SAMPLE_CAP = 200_000
 
@@ -69,6 +77,11 @@ class PromptCache:
         self.kinds: list[str | None] = [None]
         self.samples: dict[int, str] = {}
         self._sealed = False
+        #: Prompts analysed ahead (``prefetch``), not added yet: their sorted
+        #: keys, and for each the row of ``_ahead`` holding its analysis.
+        self._ahead: pa.Table | None = None
+        self._ahead_keys = np.zeros(0, dtype=np.uint64)
+        self._ahead_rows = np.zeros(0, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -90,6 +103,50 @@ class PromptCache:
         texts: list[str] = uniq.to_pylist()
         rows = self._rows_for(texts)
         return self._signals(rows[index])
+
+    def prefetch(self, prompts: pa.ChunkedArray | pa.Array) -> int:
+        """Analyse now, in one batch, those of ``prompts`` that are neither
+        added nor analysed ahead yet; :meth:`lookup` then takes their
+        analysis instead of analysing them again. Clusters and wrappers are
+        still assigned when a prompt is added, so the result of every lookup
+        is the same with or without this. Returns how many were analysed."""
+        arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
+        texts: list[str] = pc.unique(arr).drop_null().to_pylist()
+        keys = np.array(text_keys(texts), dtype=np.uint64)
+        # What was analysed ahead and has been added since is dropped.
+        if self._ahead is not None:
+            pending = self._find_rows(self._ahead_keys) < 0
+            self._ahead_keys = self._ahead_keys[pending]
+            self._ahead_rows = self._ahead_rows[pending]
+        new = (self._find_rows(keys) < 0) & (self._ahead_pos(keys) < 0)
+        keys, first = np.unique(keys[new], return_index=True)
+        if not len(keys):
+            return 0
+        fresh = [texts[i] for i in np.flatnonzero(new)[first].tolist()]
+        sig = self.analyze(fresh)
+        if SEGMENT_HASHES not in sig.column_names:
+            for name, col in segments(fresh).columns(len(fresh)).items():
+                sig = sig.append_column(name, col)
+        kept = (
+            self._ahead.take(pa.array(self._ahead_rows))
+            if self._ahead is not None
+            else sig.schema.empty_table()
+        )
+        self._ahead = pa.concat_tables([kept, sig]).combine_chunks()
+        all_keys = np.concatenate([self._ahead_keys, keys])
+        order = np.argsort(all_keys, kind="stable")
+        self._ahead_keys = all_keys[order]
+        self._ahead_rows = order.astype(np.int64)
+        return len(fresh)
+
+    def _ahead_pos(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """The position of each key in ``_ahead_keys``, -1 if not there."""
+        pos = np.searchsorted(self._ahead_keys, keys)
+        pos = np.minimum(pos, max(len(self._ahead_keys) - 1, 0))
+        found = (
+            self._ahead_keys[pos] == keys if len(self._ahead_keys) else np.zeros(len(keys), bool)
+        )
+        return np.where(found, pos, -1).astype(np.int64)
 
     def lookup_keys(self, keys: npt.NDArray[np.uint64]) -> pa.Table:
         """Signals of prompts already added, by their :func:`text_keys`."""
@@ -132,7 +189,7 @@ class PromptCache:
         new = np.flatnonzero(rows < 0)
         if len(new):
             base = self.size
-            self._analyse([texts[i] for i in new])
+            self._analyse([texts[i] for i in new], hashes[new])
             self._index_rows(hashes[new], base)
             rows[new] = self._find_rows(hashes[new])
         return rows
@@ -153,8 +210,13 @@ class PromptCache:
         uniq, first = np.unique(keys[fresh], return_index=True)
         self._row.insert(uniq, base + fresh[first])
 
-    def _analyse(self, texts: list[str]) -> None:
-        self._absorb(texts, self.analyze(texts))
+    def _analyse(self, texts: list[str], keys: npt.NDArray[np.uint64]) -> None:
+        pos = self._ahead_pos(keys)
+        if self._ahead is not None and len(pos) and pos.min() >= 0:
+            sig = self._ahead.take(pa.array(self._ahead_rows[pos]))
+        else:
+            sig = self.analyze(texts)
+        self._absorb(texts, sig)
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
         if self._sealed:
