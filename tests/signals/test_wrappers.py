@@ -5,9 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from distillguard.signals.text import analyze_prompts, normalize_array
-from distillguard.signals.wrappers import WrapperIndex, segments
+from distillguard.signals.wrappers import Segments, WrapperIndex, _cut, segments
 from tests.signals._corpora import load, sample
 
 
@@ -122,3 +124,27 @@ def test_segments_handed_in_give_the_same_ids_and_samples(corpora: Path) -> None
     assert all(handed.describe(w) for w in ids)
     assert {own.describe(w) for w in ids} == {handed.describe(w) for w in ids}
     assert analyze_prompts(texts).equals(table.drop_columns(["segment_hashes", "segment_words"]))
+
+
+_BREAKS = [*".!?:;。！？；：\n\t\r\f\v \u3000\u00a0\u2028ab1", "\ud800", "ﬁ"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_BREAKS), max_size=30).map("".join))
+def test_a_sample_is_cut_as_the_index_cuts_it(text: str) -> None:
+    """Samples are cut again one text at a time; the cut must be the
+    vectorised one, segment for segment, or a description is misaligned."""
+    assert _cut(text) == segments([text]).raw
+
+
+def test_samples_of_segments_handed_in_without_text() -> None:
+    frame = "Grade the answer below.\nReply with a score: "
+    texts = [f"{frame}answer number {i} is {i * 7}." for i in range(30)]
+    with_text, without = WrapperIndex(min_prompts=5), WrapperIndex(min_prompts=5)
+    nh = np.arange(30, dtype=np.uint64)
+    a = with_text.add(texts, nh)
+    seg = segments(texts)
+    b = without.add(texts, nh, Segments(None, seg.row, seg.hash, seg.words))
+    assert (a == b).all() and a[0] != 0
+    assert without.describe(int(b[0])) == with_text.describe(int(a[0]))
+    assert without.describe(int(b[0])).startswith("Grade the answer below.")

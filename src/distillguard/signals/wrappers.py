@@ -38,6 +38,7 @@ keeps one sample per wrapper, at most ``max_samples`` of them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Final
@@ -68,6 +69,9 @@ MAX_SEGMENTS: Final = 4_000_000
 MAX_SAMPLES: Final = 100_000
 _CUT: Final = "\x1f"
 _BOUNDARY: Final = (r"([.!?:;]+\s+|[。！？；：]+\s*|\n\s*)", "\\1" + _CUT)
+#: ``_BOUNDARY`` for Python's ``re``, for the few texts whose segments are
+#: cut again for a sample (RE2's ``\s`` is these four characters and the space).
+_BOUNDARY_RE: Final = re.compile(r"([.!?:;]+[\t\n\f\r ]+|[。！？；：]+[\t\n\f\r ]*|\n[\t\n\f\r ]*)")
 _RANK = np.uint64(0x9E3779B97F4A7C15)
 VARIABLE: Final = "{…}"
 
@@ -196,9 +200,13 @@ class WrapperIndex:
         if seg.raw is not None:
             texts_of = [seg.raw[bounds[r] : bounds[r + 1]] for r in rows]
         else:  # segments handed in without their text: cut the sampled texts again
-            again = segments([texts[r] for r in rows])
-            at = np.searchsorted(again.row, np.arange(len(rows) + 1))
-            texts_of = [(again.raw or [])[at[k] : at[k + 1]] for k in range(len(rows))]
+            texts_of = [_cut(texts[r]) for r in rows]
+            if any(
+                len(t) != bounds[r + 1] - bounds[r] for t, r in zip(texts_of, rows, strict=True)
+            ):
+                again = segments([texts[r] for r in rows])
+                at = np.searchsorted(again.row, np.arange(len(rows) + 1))
+                texts_of = [(again.raw or [])[at[k] : at[k + 1]] for k in range(len(rows))]
         for (w, r), raw in zip(todo.items(), texts_of, strict=True):
             parts: list[str] = []
             for i, j in enumerate(range(bounds[r], bounds[r + 1])):
@@ -267,6 +275,12 @@ def _nfkc_utf8(text: str) -> str:
     if text.isascii():
         return text
     return unicodedata.normalize("NFKC", text).encode("utf-8", "replace").decode("utf-8")
+
+
+def _cut(text: str) -> list[str]:
+    """One text's segments, unnormalised, as :func:`segments` cuts them:
+    for the few texts sampled, where a vectorised call would cost more."""
+    return _BOUNDARY_RE.sub("\\1" + _CUT, _nfkc_utf8(text)).split(_CUT)
 
 
 def segments(texts: list[str]) -> Segments:
