@@ -72,6 +72,9 @@ _BOUNDARY: Final = (r"([.!?:;]+\s+|[。！？；：]+\s*|\n\s*)", "\\1" + _CUT)
 #: ``_BOUNDARY`` for Python's ``re``, for the few texts whose segments are
 #: cut again for a sample (RE2's ``\s`` is these four characters and the space).
 _BOUNDARY_RE: Final = re.compile(r"([.!?:;]+[\t\n\f\r ]+|[。！？；：]+[\t\n\f\r ]*|\n[\t\n\f\r ]*)")
+#: Up to this many sampled texts are cut one by one (``_cut``), more in one
+#: vectorised call, whose fixed cost (compiling its patterns) is a few ms.
+_FEW: Final = 200
 _RANK = np.uint64(0x9E3779B97F4A7C15)
 VARIABLE: Final = "{…}"
 
@@ -200,8 +203,8 @@ class WrapperIndex:
         if seg.raw is not None:
             texts_of = [seg.raw[bounds[r] : bounds[r + 1]] for r in rows]
         else:  # segments handed in without their text: cut the sampled texts again
-            texts_of = [_cut(texts[r]) for r in rows]
-            if any(
+            texts_of = [_cut(texts[r]) for r in rows] if len(rows) <= _FEW else []
+            if len(rows) > _FEW or any(
                 len(t) != bounds[r + 1] - bounds[r] for t, r in zip(texts_of, rows, strict=True)
             ):
                 again = segments([texts[r] for r in rows])
