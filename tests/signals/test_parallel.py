@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pytest
 
 from distillguard.signals.parallel import PromptAnalyzer
 from distillguard.signals.text import analyze_prompts
@@ -49,3 +51,20 @@ def test_closed_analyzer_starts_again() -> None:
     assert analyzer(TEXTS).equals(first)
     assert _signals(first).equals(analyze_prompts(TEXTS))
     analyzer.close()
+
+
+def test_shares_follow_the_measured_speeds() -> None:
+    """The faster process gets the larger share, by characters; any split
+    gives the same table."""
+    texts = TEXTS[:-1] * 20  # no single text larger than a share
+    chars = np.cumsum([len(t) + 1 for t in texts])
+    with PromptAnalyzer(2, min_parallel=10) as analyzer:
+        assert analyzer(texts).equals(analyze_with_segments(texts))
+        assert all(s is not None and s > 0 for s in analyzer.speed)
+        analyzer.speed = [3.0, 1.0]
+        cuts = analyzer._cuts(chars)
+        assert cuts[0] == 0 and cuts[-1] == len(texts)
+        assert chars[cuts[1] - 1] == pytest.approx(0.75 * chars[-1], rel=0.01)
+        analyzer.speed = [1.0, 1e9]  # all to the worker
+        assert analyzer._cuts(chars)[1] == 0
+        assert analyzer(texts).equals(analyze_with_segments(texts))

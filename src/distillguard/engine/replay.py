@@ -36,6 +36,7 @@ import pyarrow as pa
 from distillguard.detectors.base import Detector
 from distillguard.engine.detect import Detection, detect
 from distillguard.engine.prompts import PromptCache
+from distillguard.engine.scan import WARM_BYTES, input_bytes
 from distillguard.engine.state import DetectionState
 from distillguard.events import IngestSummary, read_accounts, read_events
 from distillguard.events.schema import EVENT_SCHEMA
@@ -90,6 +91,9 @@ def replay(
     if accounts is not None:
         table, _ = read_accounts(accounts)
         state.load_accounts(table)
+    analyzer = PromptAnalyzer(workers)
+    if input_bytes(paths) >= WARM_BYTES:
+        analyzer.start()  # the workers boot while the input is read
     t0 = time.perf_counter()
     reader = read_events(paths, fmt=fmt)
     events = duckdb.connect()
@@ -103,7 +107,9 @@ def replay(
             events.execute("INSERT INTO events SELECT * FROM _b")
         events.unregister("_b")
     timings["ingest"] = time.perf_counter() - t0
-    steps = () if first else _analysed_ahead(_steps(events, step_s), state.prompts, workers)
+    steps = () if first else _analysed_ahead(_steps(events, step_s), state.prompts, analyzer)
+    if first:
+        analyzer.close()
     return run_steps(
         state,
         steps,
@@ -236,12 +242,11 @@ def cut_steps(
 
 
 def _analysed_ahead(
-    steps: Iterable[Step], prompts: PromptCache, workers: int, rows: int = AHEAD_ROWS
+    steps: Iterable[Step], prompts: PromptCache, analyzer: PromptAnalyzer, rows: int = AHEAD_ROWS
 ) -> Iterator[Step]:
     """``steps`` as they come, in runs of about ``rows`` events whose new
-    prompts ``prompts`` analyses in one batch (on ``workers`` processes)
-    before the run is yielded."""
-    analyzer = PromptAnalyzer(workers)
+    prompts ``prompts`` analyses in one batch (with ``analyzer``, which is
+    closed at the end) before the run is yielded."""
     prompts.analyze = analyzer
     try:
         run: list[Step] = []

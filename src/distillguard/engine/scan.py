@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from distillguard.signals.parallel import PromptAnalyzer
 
 #: Called with (stage, events done so far).
 Progress = Callable[[str, int], None]
+
+#: Input from this size on starts the prompt-analysis workers before the
+#: first batch is read (about 25,000 events of JSON Lines).
+WARM_BYTES = 16 << 20
 
 #: Events held between merges into the detection state. It bounds scan
 #: memory: each merge's working set grows with it (and DuckDB keeps much of
@@ -84,6 +89,8 @@ def scan(
 
     analyzer = PromptAnalyzer(workers)
     state.prompts.analyze = analyzer
+    if input_bytes(paths) >= WARM_BYTES:
+        analyzer.start()
     try:
         it = iter(reader)
         while True:
@@ -122,3 +129,14 @@ def scan(
     return ScanResult(
         detection, reader.summary, reader.rejects, account_rejects, state, timings, worker_rss
     )
+
+
+def input_bytes(paths: Sequence[str | Path]) -> int:
+    """The size of the input files (what is not a readable file counts 0)."""
+    total = 0
+    for p in paths:
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            continue
+    return total

@@ -4,6 +4,10 @@ Prompt analysis (normalisation, MinHash bands, elicitation, area, language)
 is a pure function of each text and the heaviest per-event work of a scan, so
 a large batch of new prompts is cut into one share per core: the calling
 process analyses the first share while worker processes analyse the others.
+The shares follow each process's measured speed (characters per second, an
+average over the calls so far): the calling process does more than analyse
+(it reads input and fills the indexes), and a worker shares the cores with
+it, so equal shares leave one side waiting for the other.
 The result is the same table, row for row, as one ``analyze_prompts`` call,
 plus each text's wrapper segments (``wrappers.analyze_with_segments``): the
 per-text part of the wrapper index, which the calling process would
@@ -18,12 +22,16 @@ caller's threads (DuckDB's among them).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import resource
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from distillguard.signals.text import analyze_prompts
@@ -53,22 +61,59 @@ class PromptAnalyzer:
         self._pool: ProcessPoolExecutor | None = None
         #: The largest peak resident memory reported by a worker process.
         self.worker_peak_rss_mb = 0.0
+        #: Characters per second analysed by this process and by a worker
+        #: (unknown before their first large share).
+        self.speed: list[float | None] = [None, None]
 
     def __call__(self, texts: list[str]) -> pa.Table:
         if self.workers == 1 or len(texts) < self.min_parallel:
             return analyze_prompts(texts)
-        size = -(-len(texts) // self.workers)
-        shares = [texts[i : i + size] for i in range(0, len(texts), size)]
+        chars = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)
+        cuts = self._cuts(chars)
         pool = self._ensure_pool()
-        futures: list[Future[tuple[pa.Table, float]]] = [
-            pool.submit(_analyze_share, s) for s in shares[1:]
+        spans = list(itertools.pairwise(cuts[1:]))
+        futures: list[Future[tuple[pa.Table, float, float]]] = [
+            pool.submit(_analyze_share, texts[a:b]) for a, b in spans
         ]
-        tables = [analyze_with_segments(shares[0])]
-        for f in futures:
-            table, peak = f.result()
+        t0 = time.perf_counter()
+        tables = [analyze_with_segments(texts[: cuts[1]])]
+        self._learn(0, _span(chars, 0, cuts[1]), time.perf_counter() - t0)
+        for f, (a, b) in zip(futures, spans, strict=True):
+            table, peak, seconds = f.result()
             tables.append(table)
             self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, peak)
+            self._learn(1, _span(chars, a, b), seconds)
         return pa.concat_tables(tables).combine_chunks()
+
+    def start(self) -> None:
+        """Start the worker processes now, in the background, for a caller
+        that knows a large batch is coming: starting one (a fresh
+        interpreter importing the analysis) takes seconds, which the first
+        batch would otherwise wait for."""
+        if self.workers > 1:
+            pool = self._ensure_pool()
+            for _ in range(self.workers - 1):
+                pool.submit(_analyze_share, ["Warm up: step by step."])
+
+    def _cuts(self, chars: npt.NDArray[np.int64]) -> list[int]:
+        """Where the shares start and end (``len(texts)`` last): this
+        process's share first, each share's characters in proportion to its
+        process's speed."""
+        own, other = self.speed
+        if own is None or other is None:
+            own = other = 1.0
+        weights = np.array([own] + [other] * (self.workers - 1))
+        bounds = np.cumsum(weights / weights.sum())[:-1] * chars[-1]
+        inner = np.searchsorted(chars, bounds, side="right").tolist()
+        return [0, *inner, len(chars)]
+
+    def _learn(self, who: int, chars: int, seconds: float) -> None:
+        """Average in one share's speed (texts of a few hundred characters
+        and more only: a tiny share says little)."""
+        if chars >= 10_000 and seconds > 0:
+            old = self.speed[who]
+            now = chars / seconds
+            self.speed[who] = now if old is None else 0.5 * old + 0.5 * now
 
     def close(self) -> None:
         if self._pool is not None:
@@ -88,7 +133,15 @@ class PromptAnalyzer:
         return self._pool
 
 
-def _analyze_share(texts: list[str]) -> tuple[pa.Table, float]:
-    """In a worker: the share's signals and the worker's peak RSS so far."""
+def _span(chars: npt.NDArray[np.int64], a: int, b: int) -> int:
+    """Characters of texts ``a`` to ``b`` (``chars``: their running total)."""
+    return int(chars[b - 1] - (chars[a - 1] if a else 0)) if b > a else 0
+
+
+def _analyze_share(texts: list[str]) -> tuple[pa.Table, float, float]:
+    """In a worker: the share's signals, the worker's peak RSS so far, and
+    the seconds the share took."""
+    t0 = time.perf_counter()
     table = analyze_with_segments(texts)
-    return table, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = time.perf_counter() - t0
+    return table, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, seconds
