@@ -22,15 +22,18 @@ inherit the campaign score, scaled by how firmly each is attached.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import math
 import random
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import igraph as ig
+import numpy as np
 
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
@@ -59,6 +62,11 @@ FAMILY_PRESENT = 0.3
 #: million events) and costs four times as long there (20 s against 5 s),
 #: more as the graph grows.
 LEIDEN_ITERATIONS = 2
+#: Groups up to this size tie every pair of their members; a larger group ties
+#: each member to its next ``RING_DEGREE`` members in a fixed pseudo-random
+#: order, which keeps it connected at linear cost.
+DENSE_GROUP = 40
+RING_DEGREE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +140,11 @@ def score(
     population = _baseline(usage.values())
     campaigns = _campaigns(accounts, groups, usage, population, min_campaign_requests)
     for c in campaigns:
+        present = {f for f, cov in c.families.items() if cov >= FAMILY_PRESENT}
+        reason = (
+            f"member of campaign {c.campaign_id} ({len(c.accounts)} accounts, "
+            f"score {c.score:.2f}): " + "; ".join(c.signals[:3])
+        )
         for a in c.accounts:
             acc = accounts[a]
             attach = _attachment(acc, c)
@@ -141,15 +154,11 @@ def score(
             acc.campaign_score = c.score
             # The campaign's families of evidence, and those that tie this
             # account to it.
-            acc.families |= {f for f, cov in c.families.items() if cov >= FAMILY_PRESENT}
+            acc.families |= present
             acc.families |= c.member_families.get(a, set())
             if inherited > acc.score:
                 acc.score = inherited
-            acc.reasons.insert(
-                0,
-                f"member of campaign {c.campaign_id} ({len(c.accounts)} accounts, "
-                f"score {c.score:.2f}): " + "; ".join(c.signals[:3]),
-            )
+            acc.reasons.insert(0, reason)
     for acc in accounts.values():
         acc.score = round(min(max(acc.score, 0.0), 1.0), 4)
     return ScoreResult(accounts, campaigns)
@@ -161,6 +170,8 @@ def _score_accounts(accounts: dict[str, AccountScore], own: Sequence[Finding]) -
         if acc is not None:
             acc.findings.append(f)
     for acc in accounts.values():
+        if not acc.findings:
+            continue  # the defaults: no score, no families, no reasons
         best: dict[Family, float] = defaultdict(float)
         for f in acc.findings:
             best[f.family] = max(best[f.family], f.score)
@@ -179,37 +190,47 @@ def _campaigns(
 ) -> list[Campaign]:
     if not groups:
         return []
-    names: list[str] = []
-    index: dict[str, int] = {}
-    pair_weight: dict[tuple[int, int], float] = defaultdict(float)
-    member_links: dict[int, list[int]] = defaultdict(list)
+    # Account ids in the order the accounts first appear.
+    index: dict[str, int] = defaultdict(itertools.count().__next__)
+    linked: list[int] = []  # the groups that tie two accounts or more
+    group_sizes: list[int] = []
+    arranged: list[int] = []  # their member ids, one group after another
     for k, f in enumerate(groups):
-        members = sorted(a for a in f.accounts if a in accounts)
+        members = [a for a in f.accounts if a in accounts]
         if len(members) < 2:
             continue
-        ids = []
-        for a in members:
-            i = index.get(a)
-            if i is None:
-                i = index[a] = len(names)
-                names.append(a)
-            ids.append(i)
-            member_links[i].append(k)
-        w = f.score / max(1.0, math.log2(len(ids)))
-        for i, j in _pairs(ids, f.link or str(k)):
-            pair_weight[(i, j) if i < j else (j, i)] += w
-    graph = ig.Graph(n=len(names), edges=list(pair_weight), directed=False)
-    graph.es["weight"] = list(pair_weight.values())
+        members.sort()
+        linked.append(k)
+        ids = [index[a] for a in members]
+        arranged += ids if len(ids) <= DENSE_GROUP else _shuffle(ids, f.link or str(k))
+        group_sizes.append(len(ids))
+    names = list(index)
+    sizes = np.array(group_sizes, dtype=np.int64)
+    flat = np.array(arranged, dtype=np.int64)
+    scores = np.array([groups[k].score for k in linked], dtype=np.float64)
+    edges, weights = _pair_weights(flat, sizes, scores, len(names))
+    graph = ig.Graph(n=len(names), edges=edges, directed=False)
+    graph.es["weight"] = weights
     random.seed(0)
     parts = graph.community_leiden(
         objective_function="modularity", weights="weight", n_iterations=LEIDEN_ITERATIONS
     )
+    # The groups touching each community at two members or more, in order:
+    # one count of (community, group) over all memberships instead of a set
+    # per community.
+    community = np.asarray(parts.membership, dtype=np.int64)[flat]
+    touch, times = np.unique(
+        community * len(groups) + np.repeat(np.array(linked, np.int64), sizes), return_counts=True
+    )
+    touch = touch[times >= 2]
+    bounds = np.searchsorted(touch // len(groups), np.arange(len(parts) + 1)).tolist()
+    touched = (touch % len(groups)).tolist()
     out = []
-    for members in parts:
+    for part, members in enumerate(parts):
         if len(members) < 2:
             continue
-        accs = sorted(names[i] for i in members)
-        links = [groups[k] for k in sorted({k for i in members for k in member_links[i]})]
+        accs = sorted(map(names.__getitem__, members))
+        links = [groups[k] for k in touched[bounds[part] : bounds[part + 1]]]
         c = _campaign(accs, links, accounts, usage, population, min_campaign_requests)
         if c is not None:
             out.append(c)
@@ -217,19 +238,63 @@ def _campaigns(
     return out
 
 
-def _pairs(
-    ids: list[int], salt: str, dense: int = 40, degree: int = 8
-) -> Iterable[tuple[int, int]]:
-    """Edges that tie a group together: every pair for a small group; for a
-    large one, each member to its next ``degree`` members in a fixed
-    pseudo-random order, which keeps the group connected at linear cost."""
-    if len(ids) <= dense:
-        return ((ids[a], ids[b]) for a in range(len(ids)) for b in range(a + 1, len(ids)))
-    order = sorted(
+def _shuffle(ids: list[int], salt: str) -> list[int]:
+    """A large group's members in the fixed pseudo-random order ``_ties``
+    links them in (a small group's come as they are)."""
+    return sorted(
         ids, key=lambda i: hashlib.blake2b(f"{salt}:{i}".encode(), digest_size=8).digest()
     )
-    n = len(order)
-    return ((order[a], order[(a + d) % n]) for a in range(n) for d in range(1, degree + 1))
+
+
+def _ties(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the pairs that tie an arranged group of ``n`` together:
+    every pair in a small group; in a large one, each member and its next
+    ``RING_DEGREE`` members, which keeps the group connected at linear cost."""
+    if n <= DENSE_GROUP:
+        return _every_pair(n)
+    first = np.repeat(np.arange(n), RING_DEGREE)
+    return first, (first + np.tile(np.arange(1, RING_DEGREE + 1), n)) % n
+
+
+@functools.cache
+def _every_pair(n: int) -> tuple[np.ndarray, np.ndarray]:
+    first, second = np.triu_indices(n, 1)
+    return first, second
+
+
+def _pair_weights(
+    flat: np.ndarray, sizes: np.ndarray, scores: np.ndarray, n: int
+) -> tuple[list[tuple[int, int]], list[float]]:
+    """The account graph of the groups (``flat`` holds their arranged member
+    ids one group after another): each pair of accounts a group ties, in the
+    order the pairs first appear, and its weight. A group gives each of its
+    pairs its score over the log of its size (the more members, the less one
+    pair says), and a pair's weights are added up group after group, so the
+    sums are the same floats whichever way the pairs are found.
+
+    Groups of one size are tied together in one step."""
+    counts = np.where(sizes <= DENSE_GROUP, sizes * (sizes - 1) // 2, RING_DEGREE * sizes)
+    at = np.cumsum(sizes) - sizes
+    start = np.cumsum(counts) - counts
+    ends = np.empty((2, int(counts.sum())), dtype=np.int64)
+    weights = np.empty(ends.shape[1])
+    for m in np.unique(sizes).tolist():
+        g = np.flatnonzero(sizes == m)
+        first, second = _ties(m)
+        pos = start[g, None] + np.arange(len(first))
+        ends[0, pos] = flat[at[g, None] + first]
+        ends[1, pos] = flat[at[g, None] + second]
+        weights[pos] = (scores[g] / max(1.0, math.log2(m)))[:, None]
+    keys = np.minimum(ends[0], ends[1]) * n + np.maximum(ends[0], ends[1])
+    _, seen, which = np.unique(keys, return_index=True, return_inverse=True)
+    first_seen = np.zeros(len(keys), dtype=bool)
+    first_seen[seen] = True
+    rank = (np.cumsum(first_seen) - 1)[seen]
+    summed = np.bincount(rank[which], weights=weights, minlength=len(seen))
+    pairs = keys[first_seen]
+    # Tuples of ints: what igraph reads, and what the garbage collector soon
+    # stops tracking (lists it would walk on every full collection).
+    return list(zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True)), summed.tolist()
 
 
 def _campaign(
@@ -242,32 +307,18 @@ def _campaign(
 ) -> Campaign | None:
     members = set(accs)
     member_best: dict[Family, dict[str, float]] = defaultdict(dict)
-    by_detector: dict[str, list[Finding]] = defaultdict(list)
-    # Per member and family, the links (their members inside the campaign)
-    # that can tie it firmly, and those that can second a firm tie.
-    partners: dict[str, _Ties] = defaultdict(lambda: defaultdict(list))
-    seconds: dict[str, _Ties] = defaultdict(lambda: defaultdict(list))
+    # The links tying two members or more, with their members inside.
+    ties: list[tuple[Finding, set[str]]] = []
     for f in links:
         inside = members.intersection(f.accounts)
         if len(inside) < 2:
             continue
         best = member_best[f.family]
+        s = f.score
         for a in inside:
-            if f.score > best.get(a, 0.0):
-                best[a] = f.score
-        firm = f.score >= FIRM_LINK
-        second = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
-        if firm or second:
-            for a in inside:
-                if second:
-                    seconds[a][f.family].append(inside)
-                if firm:
-                    partners[a][f.family].append(inside)
-        by_detector[f.detector].append(f)
-    need = min(FIRM_PARTNERS, len(accs) - 1)
-    member_families = {
-        a: _firm_families(_Fellows(a, usage), p, seconds[a], need) for a, p in partners.items()
-    }
+            if s > best.get(a, 0.0):
+                best[a] = s
+        ties.append((f, inside))
     # Per family: the mean over members of the strongest link tying each one
     # to another member (0 for members it does not tie).
     families: dict[Family, float] = {
@@ -284,19 +335,21 @@ def _campaign(
     use = [usage[a] for a in accs]
     total = sum(u.requests for u in use)
     intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in accs) / max(total, 1)
-    profile = _group_profile(use, population)
+    mean_profile = _member_profile(use)
+    profile = _group_profile(mean_profile, population)
     z = (math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25
     volume = 1.0 / (1.0 + math.exp(-z))
     harvest = max(intensity, profile) * (0.5 + 0.5 * volume)
     # Own evidence also counts towards family presence.
+    owned = Counter(fam for a in accs for fam in accounts[a].families)
     for fam in LINK_FAMILIES:
-        share = sum(1 for a in accs if fam in accounts[a].families) / len(accs)
-        families[fam] = max(families[fam], share)
+        families[fam] = max(families[fam], owned[fam] / len(accs))
     score = math.sqrt(max(coordination, 0.0) * max(harvest, 0.0))
     if score < 0.2:
         return None
-    firsts = [u.first_ts for u in use]
-    lasts = [u.last_ts for u in use]
+    by_detector: dict[str, list[tuple[Finding, set[str]]]] = defaultdict(list)
+    for f, inside in ties:
+        by_detector[f.detector].append((f, inside))
     cid = "cmp_" + hashlib.sha1(accs[0].encode()).hexdigest()[:10]
     return Campaign(
         campaign_id=cid,
@@ -306,24 +359,53 @@ def _campaign(
         harvest=round(harvest, 4),
         families={k: round(v, 4) for k, v in families.items()},
         requests=total,
-        first_seen=min(firsts) if firsts else 0.0,
-        last_seen=max(lasts) if lasts else 0.0,
+        first_seen=min(u.first_ts for u in use),
+        last_seen=max(u.last_ts for u in use),
         signals=_signals(accs, by_detector, accounts, intensity, total)
-        + _profile_signals(use, population),
-        member_families=dict(member_families),
+        + _profile_signals(mean_profile, population),
+        member_families=_member_families(accs, ties, usage),
     )
+
+
+def _member_families(
+    accs: list[str], ties: list[tuple[Finding, set[str]]], usage: Mapping[str, Usage]
+) -> dict[str, set[Family]]:
+    """Per member tied by a firm link, the families that tie it firmly
+    (``_firm_families``)."""
+    # Per family and member, the links (their members inside the campaign)
+    # that can tie it firmly, and those that can second a firm tie.
+    partners: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
+    seconds: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
+    for f, inside in ties:
+        if f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts):
+            by_member = seconds[f.family]
+            for a in inside:
+                by_member[a].append(inside)
+        if f.score >= FIRM_LINK:
+            by_member = partners[f.family]
+            for a in inside:
+                by_member[a].append(inside)
+    need = min(FIRM_PARTNERS, len(accs) - 1)
+    out = {}
+    for a in accs:
+        firm = {fam: links[a] for fam, links in partners.items() if a in links}
+        if firm:
+            second = {fam: links[a] for fam, links in seconds.items() if a in links}
+            out[a] = _firm_families(_Fellows(a, usage), firm, second, need)
+    return out
 
 
 def _signals(
     accs: list[str],
-    by_detector: dict[str, list[Finding]],
+    by_detector: dict[str, list[tuple[Finding, set[str]]]],
     accounts: dict[str, AccountScore],
     intensity: float,
     total: int,
 ) -> list[str]:
     out = []
-    for detector, fs in sorted(by_detector.items(), key=lambda kv: -len(kv[1])):
-        linked = len(set().union(*(f.accounts for f in fs)) & set(accs))
+    for detector, ties in sorted(by_detector.items(), key=lambda kv: -len(kv[1])):
+        linked = len(set().union(*(inside for _, inside in ties)))
+        fs = [f for f, _ in ties]
         best = max(fs, key=lambda f: (f.score, len(f.accounts)))
         out.append(f"{detector}: {len(fs)} shared items link {linked} accounts, e.g. {best.reason}")
     own: dict[str, int] = defaultdict(int)
@@ -379,7 +461,9 @@ def _member_profile(use: list[Usage]) -> tuple[float, float, float]:
     )
 
 
-def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> float:
+def _group_profile(
+    mean_profile: tuple[float, float, float], population: tuple[float, float, float]
+) -> float:
     """How far the group's combined traffic looks like a harvest of reasoning.
 
     What a distiller takes is written-out reasoning: asked for in the prompt
@@ -387,8 +471,9 @@ def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> 
     subject alone (maths, code) is what every study group, tutoring app or
     coding team works on, so it strengthens those two cues but never stands
     in for them: a classroom asking its homework problems, without asking for
-    or receiving more reasoning than the typical account, is not a harvest."""
-    e, h, r = _member_profile(use)
+    or receiving more reasoning than the typical account, is not a harvest.
+    ``mean_profile`` is the group's ``_member_profile``."""
+    e, h, r = mean_profile
     e0, h0, r0 = population
     s_e = _sq(e - e0, 0.25, 0.06)
     s_r = _sq(r - r0, 0.15, 0.05)
@@ -396,8 +481,10 @@ def _group_profile(use: list[Usage], population: tuple[float, float, float]) -> 
     return 1.0 - (1.0 - 0.7 * s_e) * (1.0 - 0.5 * s_h) * (1.0 - 0.4 * s_r)
 
 
-def _profile_signals(use: list[Usage], population: tuple[float, float, float]) -> list[str]:
-    e, h, r = _member_profile(use)
+def _profile_signals(
+    mean_profile: tuple[float, float, float], population: tuple[float, float, float]
+) -> list[str]:
+    e, h, r = mean_profile
     e0, h0, r0 = population
     return [
         f"group profile (mean member): {e:.0%} of requests elicit written-out reasoning "
@@ -429,6 +516,8 @@ class _Fellows:
                     yield b
 
     def at_least(self, links: list[set[str]], need: int) -> bool:
+        if self.owner is None and any(len(x) - (self.account in x) >= need for x in links):
+            return True  # one link holds enough fellows
         found: set[str] = set()
         for b in self.of(links):
             found.add(b)
@@ -456,6 +545,8 @@ def _firm_families(fellows: _Fellows, firm: _Ties, second: _Ties, need: int) -> 
     lazily: a link of a thousand members tied to each of them is never
     copied a thousand times."""
     out: set[Family] = set()
+    if len(firm.keys() | second.keys()) < 2:
+        return out
     strong = [f for f in LINK_FAMILIES if f in firm and fellows.at_least(firm[f], need)]
     for f in strong:
         for g in LINK_FAMILIES:
@@ -472,6 +563,8 @@ def _firm_families(fellows: _Fellows, firm: _Ties, second: _Ties, need: int) -> 
 def _local_score(acc: AccountScore) -> float:
     """An account's own score from this provider's evidence only: what peers
     say can tie accounts to an operation, never show that they harvest."""
+    if not acc.findings:
+        return 0.0
     best: dict[Family, float] = defaultdict(float)
     for f in acc.findings:
         if f.family is not Family.EXCHANGE:
