@@ -189,7 +189,7 @@ class PromptCache:
         new = np.flatnonzero(rows < 0)
         if len(new):
             base = self.size
-            self._analyse([texts[i] for i in new], hashes[new])
+            self._analyse([texts[i] for i in new])
             self._index_rows(hashes[new], base)
             rows[new] = self._find_rows(hashes[new])
         return rows
@@ -210,13 +210,13 @@ class PromptCache:
         uniq, first = np.unique(keys[fresh], return_index=True)
         self._row.insert(uniq, base + fresh[first])
 
-    def _analyse(self, texts: list[str], keys: npt.NDArray[np.uint64]) -> None:
-        pos = self._ahead_pos(keys)
-        if self._ahead is not None and len(pos) and pos.min() >= 0:
-            sig = self._ahead.take(pa.array(self._ahead_rows[pos]))
-        else:
-            sig = self.analyze(texts)
-        self._absorb(texts, sig)
+    def _analyse(self, texts: list[str]) -> None:
+        sig = None
+        if self._ahead is not None:
+            pos = self._ahead_pos(np.array(text_keys(texts), dtype=np.uint64))
+            if len(pos) and pos.min() >= 0:
+                sig = self._ahead.take(pa.array(self._ahead_rows[pos]))
+        self._absorb(texts, self.analyze(texts) if sig is None else sig)
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
         if self._sealed:
