@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
 from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, Usage, fuse_families, score
@@ -231,3 +235,44 @@ def test_every_family_tying_a_member_is_reported() -> None:
     (c,) = [c for c in result.campaigns if "m0" in c.accounts]
     tied = {Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR}
     assert all(c.member_families[m] == tied for m in members)
+
+
+_COVERAGE = """
+from distillguard._types import Family
+from distillguard.detectors.base import Finding
+from distillguard.scoring.fuse import Usage, score
+
+xs, ys = [f"x{i}" for i in range(12)], [f"y{i}" for i in range(12)]
+members = tuple(xs + ys)
+findings = [Finding("account_linking", Family.INFRASTRUCTURE, members, 0.9, "r", {}, "pay")]
+# Content ties: 0.4 for every x, 0.4643 for every y; their mean, 0.43215,
+# sits on a rounding boundary, which a sum in another order can cross.
+findings += [
+    Finding("prompt_reuse", Family.CONTENT, (x, y), 0.4, "r", {}, f"p:{x}")
+    for x, y in zip(xs, ys)
+]
+findings += [
+    Finding("prompt_reuse", Family.CONTENT, (a, b), 0.4643, "r", {}, f"q:{a}")
+    for a, b in zip(ys, ys[1:] + ys[:1])
+]
+usage = {a: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for a in members}
+usage |= {f"b{i}": Usage(10, 0.0, 1.0, 0, 2, 0, 100) for i in range(30)}
+for c in sorted(score(findings, usage).campaigns, key=lambda c: c.campaign_id):
+    print(c.campaign_id, repr(c.families[Family.CONTENT]), repr(c.score))
+"""
+
+
+def test_campaign_figures_do_not_depend_on_the_hash_seed() -> None:
+    """Members are met in set order, which string hashing changes from one
+    process to the next: the campaign's figures must not change with it."""
+    out = {
+        subprocess.run(
+            [sys.executable, "-c", _COVERAGE],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert len(out) == 1, out

@@ -320,9 +320,11 @@ def _campaign(
                 best[a] = s
         ties.append((f, inside))
     # Per family: the mean over members of the strongest link tying each one
-    # to another member (0 for members it does not tie).
+    # to another member (0 for members it does not tie). An exact sum: the
+    # members were met in set order, which Python's string hashing changes
+    # from one process to the next, and a plain sum's last digit with it.
     families: dict[Family, float] = {
-        fam: sum(member_best[fam].values()) / len(accs) for fam in LINK_FAMILIES
+        fam: math.fsum(member_best[fam].values()) / len(accs) for fam in LINK_FAMILIES
     }
     coordination = 1.0 - math.prod(1.0 - s for s in families.values())
     # Harvest: what the operation takes, as a whole and member by member.
