@@ -61,6 +61,7 @@ __all__ = [
     "WrapperIndex",
     "analyze_with_segments",
     "segments",
+    "with_segments",
 ]
 
 MIN_PROMPTS: Final = 20
@@ -203,10 +204,12 @@ class WrapperIndex:
         if seg.raw is not None:
             texts_of = [seg.raw[bounds[r] : bounds[r + 1]] for r in rows]
         else:  # segments handed in without their text: cut the sampled texts again
-            texts_of = [_cut(texts[r]) for r in rows] if len(rows) <= _FEW else []
-            if len(rows) > _FEW or any(
-                len(t) != bounds[r + 1] - bounds[r] for t, r in zip(texts_of, rows, strict=True)
+            cut = [_cut(texts[r]) for r in rows] if len(rows) <= _FEW else None
+            if cut is not None and all(
+                len(t) == bounds[r + 1] - bounds[r] for t, r in zip(cut, rows, strict=True)
             ):
+                texts_of = cut
+            else:
                 again = segments([texts[r] for r in rows])
                 at = np.searchsorted(again.row, np.arange(len(rows) + 1))
                 texts_of = [(again.raw or [])[at[k] : at[k + 1]] for k in range(len(rows))]
@@ -306,7 +309,14 @@ def segments(texts: list[str]) -> Segments:
 def analyze_with_segments(texts: list[str]) -> pa.Table:
     """``analyze_prompts`` plus each text's segments (:meth:`Segments.columns`),
     so that a worker process also does the wrapper index's per-text part."""
-    table = analyze_prompts(texts)
+    return with_segments(analyze_prompts(texts), texts)
+
+
+def with_segments(table: pa.Table, texts: list[str]) -> pa.Table:
+    """``table``, the analysis of ``texts``, with each text's segments
+    (:meth:`Segments.columns`) unless it holds them already."""
+    if SEGMENT_HASHES in table.column_names:
+        return table
     for name, column in segments(texts).columns(len(texts)).items():
         table = table.append_column(name, column)
     return table
