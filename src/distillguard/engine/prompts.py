@@ -25,7 +25,7 @@ import xxhash
 
 from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
-from distillguard.signals.wrappers import SEGMENT_HASHES, Segments, WrapperIndex, segments
+from distillguard.signals.wrappers import Segments, WrapperIndex, with_segments
 
 _SAMPLE_CAP = 200_000
 
@@ -77,11 +77,10 @@ class PromptCache:
         self.kinds: list[str | None] = [None]
         self.samples: dict[int, str] = {}
         self._sealed = False
-        #: Prompts analysed ahead (``prefetch``), not added yet: their sorted
-        #: keys, and for each the row of ``_ahead`` holding its analysis.
+        #: Prompts analysed ahead (``prefetch``), not added yet: their
+        #: analysis, and their key -> its row there.
         self._ahead: pa.Table | None = None
-        self._ahead_keys = np.zeros(0, dtype=np.uint64)
-        self._ahead_rows = np.zeros(0, dtype=np.int64)
+        self._ahead_row = SortedMap(np.int64)
 
     @property
     def size(self) -> int:
@@ -114,39 +113,19 @@ class PromptCache:
         texts: list[str] = pc.unique(arr).drop_null().to_pylist()
         keys = np.array(text_keys(texts), dtype=np.uint64)
         # What was analysed ahead and has been added since is dropped.
-        if self._ahead is not None:
-            pending = self._find_rows(self._ahead_keys) < 0
-            self._ahead_keys = self._ahead_keys[pending]
-            self._ahead_rows = self._ahead_rows[pending]
-        new = (self._find_rows(keys) < 0) & (self._ahead_pos(keys) < 0)
+        self._ahead_row.keep(self._find_rows(self._ahead_row.items()[0]) < 0)
+        new = (self._find_rows(keys) < 0) & (_rows_in(self._ahead_row, keys) < 0)
         keys, first = np.unique(keys[new], return_index=True)
         if not len(keys):
             return 0
         fresh = [texts[i] for i in np.flatnonzero(new)[first].tolist()]
-        sig = self.analyze(fresh)
-        if SEGMENT_HASHES not in sig.column_names:
-            for name, col in segments(fresh).columns(len(fresh)).items():
-                sig = sig.append_column(name, col)
-        kept = (
-            self._ahead.take(pa.array(self._ahead_rows))
-            if self._ahead is not None
-            else sig.schema.empty_table()
-        )
+        sig = with_segments(self.analyze(fresh), fresh)
+        held, (rows,) = self._ahead_row.items()
+        kept = self._ahead.take(pa.array(rows)) if self._ahead is not None else sig.slice(0, 0)
         self._ahead = pa.concat_tables([kept, sig]).combine_chunks()
-        all_keys = np.concatenate([self._ahead_keys, keys])
-        order = np.argsort(all_keys, kind="stable")
-        self._ahead_keys = all_keys[order]
-        self._ahead_rows = order.astype(np.int64)
+        self._ahead_row = SortedMap.from_sorted(held, np.arange(len(held), dtype=np.int64))
+        self._ahead_row.insert(keys, np.arange(len(held), len(held) + len(keys), dtype=np.int64))
         return len(fresh)
-
-    def _ahead_pos(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-        """The position of each key in ``_ahead_keys``, -1 if not there."""
-        pos = np.searchsorted(self._ahead_keys, keys)
-        pos = np.minimum(pos, max(len(self._ahead_keys) - 1, 0))
-        found = (
-            self._ahead_keys[pos] == keys if len(self._ahead_keys) else np.zeros(len(keys), bool)
-        )
-        return np.where(found, pos, -1).astype(np.int64)
 
     def lookup_keys(self, keys: npt.NDArray[np.uint64]) -> pa.Table:
         """Signals of prompts already added, by their :func:`text_keys`."""
@@ -196,10 +175,7 @@ class PromptCache:
 
     def _find_rows(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         """The row of each key, -1 for keys not added."""
-        level, pos = self._row.find(keys)
-        rows: npt.NDArray[np.int64] = self._row.get(0, level, pos)
-        rows[level < 0] = -1
-        return rows
+        return _rows_in(self._row, keys)
 
     def _index_rows(self, keys: npt.NDArray[np.uint64], base: int) -> None:
         """Index the keys of prompts just added at rows ``base``, ``base + 1``…
@@ -213,9 +189,9 @@ class PromptCache:
     def _analyse(self, texts: list[str]) -> None:
         sig = None
         if self._ahead is not None:
-            pos = self._ahead_pos(np.array(text_keys(texts), dtype=np.uint64))
-            if len(pos) and pos.min() >= 0:
-                sig = self._ahead.take(pa.array(self._ahead_rows[pos]))
+            rows = _rows_in(self._ahead_row, np.array(text_keys(texts), dtype=np.uint64))
+            if len(rows) and rows.min() >= 0:
+                sig = self._ahead.take(pa.array(rows))
         self._absorb(texts, self.analyze(texts) if sig is None else sig)
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
@@ -234,6 +210,14 @@ class PromptCache:
         if len(self.samples) < _SAMPLE_CAP:
             for h, text in zip(norm.tolist(), texts, strict=True):
                 self.samples.setdefault(h, text[:2000])
+
+
+def _rows_in(index: SortedMap, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """The row ``index`` holds for each key, -1 for keys it does not hold."""
+    level, pos = index.find(keys)
+    rows: npt.NDArray[np.int64] = index.get(0, level, pos)
+    rows[level < 0] = -1
+    return rows
 
 
 def text_keys(texts: list[str]) -> list[int]:
