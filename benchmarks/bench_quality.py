@@ -60,6 +60,7 @@ def main() -> None:
         labels,
         requests=rep.requests,
         served_before_action=rep.served_before_action,
+        strongest=rep.strongest_action,
     )
     cadence = "every step" if every is None else f"every {args.detect_every:g} min"
     console.rule(

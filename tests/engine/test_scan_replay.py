@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from distillguard._types import Action
 from distillguard.cli import app
 from distillguard.detectors import Finding, VolumeDetector
 from distillguard.engine.prompts import PromptCache
@@ -177,6 +178,13 @@ def test_replay_acts_early_and_reports_when(files: tuple[Path, Path, set[str]]) 
     for a in report["accounts"]:  # type: ignore[union-attr]
         if a["account_id"] in op:
             assert a["first_action_at"] is not None
+    # The strongest action ever taken holds every enforcement, the final
+    # ones included.
+    strongest = result.strongest_action
+    assert {a for a, x in strongest.items() if x.enforced} == set(result.first_action_at)
+    for a, x in result.detection.actions.items():
+        if x is not Action.ALLOW:
+            assert strongest[a].rank >= x.rank
 
 
 def test_replay_detecting_hourly_ends_in_the_same_state(

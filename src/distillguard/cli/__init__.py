@@ -224,6 +224,7 @@ def replay(
                 read_labels(labels),
                 requests=result.requests,
                 served_before_action=result.served_before_action,
+                strongest=result.strongest_action,
             )
             render.print_all(console, render.evaluation_tables(ev, leakage=True))
         console.print(f"Report: {out}  ({result.steps} steps, {elapsed:.1f} s)")

@@ -4,6 +4,11 @@ Every recall is reported next to harm. "Enforced" means throttle, degrade or
 suspend: an action that changes what the customer gets. A campaign counts as
 found when at least half of its accounts are enforced against; leakage is the
 share of its requests served before its accounts were actioned (replay only).
+
+In a replay, decisions change as evidence grows, and each measure takes the
+less favourable reading: a legitimate account counts with the strongest
+action it got at any step (a customer throttled for a day and then released
+was harmed), an attack account with its final action.
 """
 
 from __future__ import annotations
@@ -103,7 +108,11 @@ def evaluate(
     *,
     requests: Mapping[str, int] | None = None,
     served_before_action: Mapping[str, int] | None = None,
+    strongest: Mapping[str, Action] | None = None,
 ) -> Evaluation:
+    """``actions`` are the final decisions; ``strongest`` (from a replay) the
+    strongest action each account got at any step, which legitimate accounts
+    are counted with."""
     rows = labels.to_pylist()
     pops: dict[str, PopulationStats] = {}
     camps: dict[str, CampaignStats] = defaultdict(lambda: CampaignStats(""))
@@ -113,6 +122,8 @@ def evaluate(
         if acc not in actions:
             continue  # labelled but never seen in traffic
         action = actions[acc]
+        if strongest is not None and not r["malicious"]:
+            action = max(action, strongest.get(acc, action), key=lambda x: x.rank)
         p = pops.setdefault(
             r["population"],
             PopulationStats(r["population"], bool(r["malicious"]), bool(r["hard_negative"])),

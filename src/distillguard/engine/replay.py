@@ -14,7 +14,9 @@ assigned step by step from the prompts seen so far, so this changes no
 result, only the cost of many small analyses.
 The first time an account gets an enforced action (throttle, degrade,
 suspend) is its ``first_action_at``; everything it sent before then was
-served.
+served. Decisions can be withdrawn as evidence changes, so the strongest
+action each account got at any step is kept too (``strongest_action``):
+a customer throttled for a day and released was still harmed.
 
 The step loop (:func:`run_steps`) is shared by the engines: the embedded
 engine feeds it steps of raw events, whose signals ``DetectionState``
@@ -33,6 +35,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from distillguard._types import Action
 from distillguard.detectors.base import Detector
 from distillguard.engine.detect import Detection, detect
 from distillguard.engine.prompts import PromptCache
@@ -65,6 +68,7 @@ class ReplayResult:
     steps: int
     served_before_action: dict[str, int]
     requests: dict[str, int]
+    strongest_action: dict[str, Action] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -149,6 +153,7 @@ def run_steps(
     timings.setdefault("detect", 0.0)
     first_action: dict[str, float] = {}
     first_review: dict[str, float] = {}
+    strongest: dict[str, Action] = {}
     served: dict[str, int] = {}
     requests: dict[str, int] = {}
     detection: Detection | None = None
@@ -188,8 +193,11 @@ def run_steps(
         for acc, action in detection.actions.items():
             if action.enforced and acc not in first_action:
                 first_action[acc] = step_end
-            if action.rank >= 1 and acc not in first_review:
-                first_review[acc] = step_end
+            if action.rank >= 1:
+                if acc not in first_review:
+                    first_review[acc] = step_end
+                if action.rank > strongest.get(acc, Action.ALLOW).rank:
+                    strongest[acc] = action
     if detection is None or pending:
         merge()
         detection = detect(state, profile, detectors)
@@ -207,6 +215,7 @@ def run_steps(
         steps=n_steps,
         served_before_action=served,
         requests=requests,
+        strongest_action=strongest,
         timings=timings,
     )
 

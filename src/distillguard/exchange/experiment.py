@@ -157,6 +157,7 @@ def _replay(
         labels,
         requests=r.requests,
         served_before_action=r.served_before_action,
+        strongest=r.strongest_action,
     )
     malicious = {
         a
