@@ -4,7 +4,14 @@ import sys
 
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
-from distillguard.scoring.fuse import SINGLE_FAMILY_CAP, Usage, fuse_families, score
+from distillguard.scoring import fuse
+from distillguard.scoring.fuse import (
+    SINGLE_FAMILY_CAP,
+    AccountScore,
+    Usage,
+    fuse_families,
+    score,
+)
 
 
 def _f(
@@ -55,6 +62,65 @@ def test_tight_but_harmless_group_scores_low() -> None:
     result = score(findings, usage)
     assert all(c.score < 0.6 for c in result.campaigns)
     assert all(a.score < 0.6 for a in result.accounts.values())
+
+
+def test_a_tight_group_does_not_borrow_the_harvest_of_heavy_accounts_around_it() -> None:
+    """A classroom (one network, the same homework) and, tied to some pupils
+    by the same maths problems only, four heavy accounts of an evaluation
+    company that harvest-like on their own. The community may hold them
+    all, but the pupils, the only accounts tied to it by two families, take
+    nothing: the classroom is not a campaign to act on."""
+    kids = tuple(f"k{i}" for i in range(30))
+    evals = tuple(f"e{i}" for i in range(4))
+    findings = [
+        _f("account_linking", Family.INFRASTRUCTURE, kids, 0.45, "net:1"),
+        _f("prompt_reuse", Family.CONTENT, kids, 0.6, "cluster:1"),
+    ]
+    for i, e in enumerate(evals):
+        for k in kids[i * 5 : i * 5 + 8]:
+            findings.append(_f("prompt_reuse", Family.CONTENT, (e, k), 0.9, f"reuse:{e}|{k}"))
+        findings.append(_f("volume", Family.BEHAVIOUR, (e,), 0.95))
+        findings.append(_f("reasoning_elicitation", Family.CONTENT, (e,), 0.9))
+    usage = {k: Usage(15, 0.0, 1.0, 2, 12, 10, 100) for k in kids}
+    usage |= {e: Usage(3000, 0.0, 1.0, 2900, 2900, 6000, 1000) for e in evals}
+    usage |= {f"u{i}": Usage(20, 0.0, 1.0, 1, 5, 10, 100) for i in range(300)}
+    result = score(findings, usage)
+    held = [c for c in result.campaigns if set(evals) & set(c.accounts)]
+    assert not held or all(c.score < 0.5 for c in held)
+    assert all(result.accounts[k].score < 0.5 for k in kids)
+
+
+def test_a_group_in_an_operations_community_is_measured_on_its_own() -> None:
+    """One community (as Leiden may draw it on real traffic, through heavy
+    accounts tied to both sides) holds a class of students, tied to each
+    other by a network and their homework template, and a grading operation,
+    tied by a payment instrument and a judge template, heavy and eliciting.
+    The two are not tied to each other: the campaign scores as the
+    operation, and the students only earn what their own group harvests."""
+    kids = [f"k{i}" for i in range(20)]
+    ops = [f"g{i}" for i in range(8)]
+    links = [
+        _f("account_linking", Family.INFRASTRUCTURE, tuple(kids), 0.45, "net:1"),
+        _f("shared_wrapper", Family.CONTENT, tuple(kids), 0.5, "wrapper:homework"),
+        _f("account_linking", Family.INFRASTRUCTURE, tuple(ops), 0.9, "payment:x"),
+        _f("shared_wrapper", Family.CONTENT, tuple(ops), 0.8, "wrapper:judge"),
+    ]
+    own = [_f("reasoning_elicitation", Family.CONTENT, (g,), 0.9) for g in ops]
+    own += [_f("automation_timing", Family.BEHAVIOUR, (g,), 0.9) for g in ops]
+    usage = {k: Usage(15, 0.0, 1.0, 2, 12, 10, 100) for k in kids}
+    usage |= {g: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for g in ops}
+    accounts = {a: AccountScore(a) for a in usage}
+    fuse._score_accounts(accounts, own)
+    members = sorted(kids + ops)
+    c = fuse._campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    assert c is not None and c.score >= 0.8
+    assert all(len(c.member_families[a]) == 2 for a in members)  # all firm
+    assert all(c.part_scores[g] == c.score for g in ops)
+    assert all(c.part_scores[k] < 0.5 for k in kids)
+    # Tied to each other, the two are one group, measured together.
+    bridge = _f("shared_wrapper", Family.CONTENT, tuple(members), 0.3, "wrapper:both")
+    c = fuse._campaign(members, [*links, bridge], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    assert c is not None and not c.part_scores
 
 
 def _study_group(
@@ -146,6 +212,28 @@ def test_one_family_of_ties_is_not_membership() -> None:
     result = score(findings, usage)
     assert not result.accounts["y"].firm
     assert all(result.accounts[m].firm for m in members)
+
+
+def test_one_peers_word_and_one_coincidence_are_not_membership() -> None:
+    """A peer puts y in the operation's campaign; y also sends the
+    operation's template. Uncorroborated, the imported tie does not count as
+    a family: y is not a firm member. Corroborated by independent peers, it
+    does."""
+    for corroborated in (False, True):
+        members, findings, usage = _swarm()
+        claim = Finding(
+            "exchange", Family.EXCHANGE, ("y",), 0.9, "peer match", {"corroborated": corroborated}
+        )
+        findings += [
+            claim,
+            _f("exchange", Family.EXCHANGE, ("y", *members[:4]), 0.9, "exchange:c1"),
+            _f("shared_wrapper", Family.CONTENT, ("y", *members[:4]), 0.8, "wrapper:2"),
+        ]
+        usage["y"] = Usage(50, 0.0, 1.0, 10, 20, 100, 500)
+        result = score(findings, usage)
+        y = result.accounts["y"]
+        assert y.campaign_id is not None
+        assert y.firm is corroborated
 
 
 def test_ties_among_one_owners_accounts_do_not_count() -> None:

@@ -10,9 +10,10 @@ candidate campaigns. A campaign needs two things at once:
 
 * **coordination** — its members are tied together, per family, by the share
   of members attached to a link of that family inside the community;
-* **harvest** — the operation as a whole takes a lot: total volume, and the
-  share of members with their own harvesting evidence (volume, automation,
-  elicitation, capability concentration, model pivot).
+* **harvest** — the operation takes a lot: its core, the members tied to it
+  by two families of links, shows harvesting evidence of its own (volume,
+  automation, elicitation, capability concentration, model pivot) or a
+  harvesting profile as a group, amplified by the community's total volume.
 
 The campaign score is the geometric mean of the two, so neither a tight but
 harmless group (a classroom behind one NAT) nor a loose crowd of heavy users
@@ -55,6 +56,8 @@ SECOND_INSIDE = 2 / 3
 FIRM_PARTNERS = 2
 #: Own score from which a loosely attached member inherits more of its campaign.
 LOOSE_OWN = 0.3
+#: Communities scoring below this are not campaigns.
+MIN_SCORE = 0.2
 #: A family counts as present in a campaign above this member coverage.
 FAMILY_PRESENT = 0.3
 #: Leiden passes over the account graph. Iterating to convergence gains
@@ -109,6 +112,9 @@ class Campaign:
     last_seen: float
     signals: list[str]
     member_families: dict[str, set[Family]] = field(default_factory=dict)
+    #: When the core falls into parts not tied to each other, what each
+    #: core member's own part scores (``_campaign``); empty otherwise.
+    part_scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -149,7 +155,7 @@ def score(
             acc = accounts[a]
             attach = _attachment(acc, c)
             acc.firm = attach >= 1.0
-            inherited = c.score * attach
+            inherited = c.part_scores.get(a, c.score) * attach
             acc.campaign_id = c.campaign_id
             acc.campaign_score = c.score
             # The campaign's families of evidence, and those that tie this
@@ -327,28 +333,50 @@ def _campaign(
         fam: math.fsum(member_best[fam].values()) / len(accs) for fam in LINK_FAMILIES
     }
     coordination = 1.0 - math.prod(1.0 - s for s in families.values())
+    if coordination < MIN_SCORE**2:
+        return None  # no harvest can make up for it
     # Harvest: what the operation takes, as a whole and member by member.
     # ``intensity`` is the request-weighted share of members' own harvesting
-    # evidence; ``profile`` compares the group's combined traffic with the
+    # evidence; ``profile`` compares their combined traffic with the
     # population's (reasoning elicited, maths/code/reasoning, reasoning
     # tokens) — members of a swarm can each look ordinary while the group
-    # sweeps a capability. Both are amplified by total volume. A crowd of
-    # ordinary users has plenty of volume but neither.
-    use = [usage[a] for a in accs]
-    total = sum(u.requests for u in use)
-    intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in accs) / max(total, 1)
-    mean_profile = _member_profile(use)
-    profile = _group_profile(mean_profile, population)
-    z = (math.log10(max(total, 1)) - math.log10(min_campaign_requests)) / 0.25
-    volume = 1.0 / (1.0 + math.exp(-z))
-    harvest = max(intensity, profile) * (0.5 + 0.5 * volume)
+    # sweeps a capability. Both are amplified by volume. A crowd of ordinary
+    # users has plenty of volume but no harvest.
+    #
+    # All three are measured on the campaign's core: the members tied to it
+    # by two families of links (``_member_families``), the accounts its
+    # score can act on. The harvesting that justifies acting on them must be
+    # theirs: a tight group that takes nothing (a classroom behind one
+    # network, with its shared assignments) must not borrow the harvest, nor
+    # the volume, of heavy accounts that the community gathered around it by
+    # weaker ties (an evaluation company sending the same benchmark
+    # problems). And a community can hold several such groups, tied within
+    # but not to each other (a class of students next to a grading
+    # operation): each part of the core is measured on its own, the campaign
+    # scores as its most harvesting part, and a member of another part
+    # inherits what its own part earns.
+    member_families = _member_families(accs, ties, usage)
+    core = [a for a in accs if _firm(accounts[a], member_families.get(a, set()))]
+    parts = _core_parts(core, ties) if len(core) >= 2 else [accs]
+    measured = [
+        _harvest(part, accounts, usage, population, min_campaign_requests) for part in parts
+    ]
+    top = max(range(len(parts)), key=lambda i: measured[i].harvest)
+    harvest = measured[top].harvest
+    part_scores: dict[str, float] = {}
+    if len(parts) > 1:
+        for part, m in zip(parts, measured, strict=True):
+            for a in part:
+                part_scores[a] = round(math.sqrt(coordination * m.harvest), 4)
     # Own evidence also counts towards family presence.
     owned = Counter(fam for a in accs for fam in accounts[a].families)
     for fam in LINK_FAMILIES:
         families[fam] = max(families[fam], owned[fam] / len(accs))
     score = math.sqrt(max(coordination, 0.0) * max(harvest, 0.0))
-    if score < 0.2:
+    if score < MIN_SCORE:
         return None
+    use = [usage[a] for a in accs]
+    total = sum(u.requests for u in use)
     by_detector: dict[str, list[tuple[Finding, set[str]]]] = defaultdict(list)
     for f, inside in ties:
         by_detector[f.detector].append((f, inside))
@@ -363,9 +391,11 @@ def _campaign(
         requests=total,
         first_seen=min(u.first_ts for u in use),
         last_seen=max(u.last_ts for u in use),
-        signals=_signals(accs, by_detector, accounts, intensity, total)
-        + _profile_signals(mean_profile, population),
-        member_families=_member_families(accs, ties, usage),
+        signals=_signals(accs, by_detector, accounts, total)
+        + _core_signals(parts[top] if len(core) >= 2 else [], measured[top], len(parts))
+        + _profile_signals(measured[top].profile, population),
+        member_families=member_families,
+        part_scores=part_scores,
     )
 
 
@@ -401,7 +431,6 @@ def _signals(
     accs: list[str],
     by_detector: dict[str, list[tuple[Finding, set[str]]]],
     accounts: dict[str, AccountScore],
-    intensity: float,
     total: int,
 ) -> list[str]:
     out = []
@@ -417,8 +446,76 @@ def _signals(
                 own[f.detector] += 1
     for detector, k in sorted(own.items(), key=lambda kv: -kv[1]):
         out.append(f"{detector}: {k} of {len(accs)} accounts")
-    out.append(f"{total} requests in all; mean member evidence {intensity:.2f}")
+    out.append(f"{total} requests in all")
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Harvest:
+    harvest: float
+    intensity: float
+    profile: tuple[float, float, float]  # the members' mean shares (``_member_profile``)
+    requests: int
+
+
+def _harvest(
+    takers: list[str],
+    accounts: dict[str, AccountScore],
+    usage: Mapping[str, Usage],
+    population: tuple[float, float, float],
+    min_campaign_requests: float,
+) -> _Harvest:
+    """How much ``takers`` harvest together (see ``_campaign``)."""
+    taken = sum(usage[a].requests for a in takers)
+    intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in takers) / max(taken, 1)
+    mean_profile = _member_profile([usage[a] for a in takers])
+    z = (math.log10(max(taken, 1)) - math.log10(min_campaign_requests)) / 0.25
+    volume = 1.0 / (1.0 + math.exp(-z))
+    harvest = max(intensity, _group_profile(mean_profile, population)) * (0.5 + 0.5 * volume)
+    return _Harvest(harvest, intensity, mean_profile, taken)
+
+
+def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[list[str]]:
+    """The core's members in groups tied to each other: two core members are
+    in one part when a link at least as strong as ``SECOND_LINK`` holds
+    both (the weakest that can tie a member firmly). Parts come in the order
+    of their first member in ``core``."""
+    index = {a: i for i, a in enumerate(core)}
+    parent = list(range(len(core)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for f, inside in ties:
+        if f.score < SECOND_LINK:
+            continue
+        ids = [index[a] for a in inside if a in index]
+        for j in ids[1:]:
+            ra, rb = root(ids[0]), root(j)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    parts: dict[int, list[str]] = defaultdict(list)
+    for i, a in enumerate(core):
+        parts[root(i)].append(a)
+    return list(parts.values())
+
+
+def _core_signals(part: list[str], h: _Harvest, n_parts: int) -> list[str]:
+    if not part:
+        who = "all members"
+    elif n_parts == 1:
+        who = f"the {len(part)} members tied by two families of links"
+    else:
+        who = (
+            f"the most harvesting of {n_parts} groups of members tied by two families "
+            f"of links ({len(part)} accounts)"
+        )
+    return [
+        f"harvest measured on {who}: {h.requests} requests, mean own evidence {h.intensity:.2f}"
+    ]
 
 
 def _profile(use: Iterable[Usage]) -> tuple[float, float, float]:
@@ -489,7 +586,7 @@ def _profile_signals(
     e, h, r = mean_profile
     e0, h0, r0 = population
     return [
-        f"group profile (mean member): {e:.0%} of requests elicit written-out reasoning "
+        f"profile of the members measured (mean): {e:.0%} of requests elicit written-out reasoning "
         f"(typical account {e0:.0%}); {h:.0%} maths/code/reasoning ({h0:.0%}); reasoning "
         f"tokens {r:.0%} of output ({r0:.0%})"
     ]
@@ -583,7 +680,24 @@ def _attachment(acc: AccountScore, c: Campaign) -> float:
     and less again when it shows no harvesting of its own: a customer who
     shares a residential network with a proxy swarm's exits is a lead only
     if it also behaves like one of them."""
-    firm = c.member_families.get(acc.account_id, set())
-    if len(firm) >= 2:
+    if _firm(acc, c.member_families.get(acc.account_id, set())):
         return 1.0
     return 0.7 if acc.own_score >= LOOSE_OWN else 0.6
+
+
+def _firm(acc: AccountScore, families: set[Family]) -> bool:
+    """Whether the families of links that tie ``acc`` to its campaign
+    (``_member_families``) make it a firm member: two of them. Imported
+    links (what peers told us) count as one only when independent peers
+    corroborate them: one peer's word and one coincidence of our own are not
+    membership, or a dishonest peer could get a customer enforced by naming
+    it next to an operation it happens to share a template with."""
+    if Family.EXCHANGE in families and not _corroborated(acc):
+        families = families - {Family.EXCHANGE}
+    return len(families) >= 2
+
+
+def _corroborated(acc: AccountScore) -> bool:
+    return any(
+        f.family is Family.EXCHANGE and f.evidence.get("corroborated") is True for f in acc.findings
+    )
