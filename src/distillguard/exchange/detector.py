@@ -277,7 +277,15 @@ class ExchangeDetector(Detector):
             return None
         strong = [k for k, s in scores.items() if s >= MIN_REPORTED / 2]
         peers = sorted(set().union(*(kinds[k].peers for k in strong)) or {"unknown"})
-        corroborated = any(kinds[k].corroborated for k in strong) and not any(
+        # Corroborated when what independent peers agree on identifies the
+        # operator (``ACTOR_KINDS``) strongly enough to tie the account on
+        # its own. Content and client libraries are shared with honest
+        # customers: a peer naming a customer who sends the same public
+        # problems as an operation another peer reported, or uses the same
+        # client library, does not vouch for the payment instrument it alone
+        # names.
+        agreed = [scores[k] for k in strong if kinds[k].corroborated and k in ACTOR_KINDS]
+        corroborated = 1.0 - float(np.prod([1.0 - s for s in agreed])) >= GROUP_MIN and not any(
             kinds[k].disputed for k in strong
         )
         disputed = any(m.disputed for m in kinds.values())
