@@ -117,9 +117,13 @@ def test_a_group_in_an_operations_community_is_measured_on_its_own() -> None:
     assert all(len(c.member_families[a]) == 2 for a in members)  # all firm
     assert all(c.part_scores[g] == c.score for g in ops)
     assert all(c.part_scores[k] < 0.5 for k in kids)
-    # Tied to each other, the two are one group, measured together.
-    bridge = _f("shared_wrapper", Family.CONTENT, tuple(members), 0.3, "wrapper:both")
-    c = fuse._campaign(members, [*links, bridge], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    # The same public problems (one family) do not make them one group.
+    shared = _f("prompt_reuse", Family.CONTENT, (kids[0], ops[0]), 0.8, "reuse:k0|g0")
+    c = fuse._campaign(members, [*links, shared], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    assert c is not None and c.part_scores[kids[0]] < 0.5
+    # Tied by two families, they are one group, measured together.
+    net = _f("account_linking", Family.INFRASTRUCTURE, (kids[0], ops[0]), 0.45, "net:2")
+    c = fuse._campaign(members, [*links, shared, net], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
     assert c is not None and not c.part_scores
 
 

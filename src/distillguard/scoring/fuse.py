@@ -476,31 +476,51 @@ def _harvest(
 
 
 def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[list[str]]:
-    """The core's members in groups tied to each other: two core members are
-    in one part when a link at least as strong as ``SECOND_LINK`` holds
-    both (the weakest that can tie a member firmly). Parts come in the order
-    of their first member in ``core``."""
+    """The core's members in groups tied to each other the way a member is
+    tied to its campaign: by two families of links. Per family, the core
+    falls into the groups its links (at least as strong as ``SECOND_LINK``,
+    the weakest that can tie a member firmly) join; two members are in one
+    part when they share such a group in two families, and parts are closed
+    under that. A classroom and an operation that send the same public
+    problems share a content group, but not a network or a payment
+    instrument: they stay apart. Parts come in the order of their first
+    member in ``core``."""
     index = {a: i for i, a in enumerate(core)}
-    parent = list(range(len(core)))
+    groups = {fam: _UnionFind(len(core)) for fam in LINK_FAMILIES}
+    for f, inside in ties:
+        if f.score >= SECOND_LINK:
+            groups[f.family].join([index[a] for a in inside if a in index])
+    labels = {fam: [uf.root(i) for i in range(len(core))] for fam, uf in groups.items()}
+    parts = _UnionFind(len(core))
+    for one, other in itertools.combinations(LINK_FAMILIES, 2):
+        together: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i in range(len(core)):
+            together[labels[one][i], labels[other][i]].append(i)
+        for ids in together.values():
+            parts.join(ids)
+    out: dict[int, list[str]] = defaultdict(list)
+    for i, a in enumerate(core):
+        out[parts.root(i)].append(a)
+    return list(out.values())
 
-    def root(i: int) -> int:
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def root(self, i: int) -> int:
+        parent = self.parent
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
-    for f, inside in ties:
-        if f.score < SECOND_LINK:
-            continue
-        ids = [index[a] for a in inside if a in index]
+    def join(self, ids: list[int]) -> None:
+        """Put ``ids`` in one group (the smallest root leads)."""
         for j in ids[1:]:
-            ra, rb = root(ids[0]), root(j)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    parts: dict[int, list[str]] = defaultdict(list)
-    for i, a in enumerate(core):
-        parts[root(i)].append(a)
-    return list(parts.values())
+            a, b = self.root(ids[0]), self.root(j)
+            if a != b:
+                self.parent[max(a, b)] = min(a, b)
 
 
 def _core_signals(part: list[str], h: _Harvest, n_parts: int) -> list[str]:
