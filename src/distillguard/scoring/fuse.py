@@ -13,7 +13,8 @@ candidate campaigns. A campaign needs two things at once:
 * **harvest** — the operation takes a lot: its core, the members tied to it
   by two families of links, shows harvesting evidence of its own (volume,
   automation, elicitation, capability concentration, model pivot) or a
-  harvesting profile as a group, amplified by the community's total volume.
+  harvesting profile as a group, amplified by its volume. A core that falls
+  into parts not tied to each other is measured part by part.
 
 The campaign score is the geometric mean of the two, so neither a tight but
 harmless group (a classroom behind one NAT) nor a loose crowd of heavy users
