@@ -359,8 +359,10 @@ def _campaign(
     member_families = _member_families(accs, ties, usage)
     core = [a for a in accs if _firm(accounts[a], member_families.get(a, set()))]
     parts = _core_parts(core, ties) if len(core) >= 2 else [accs]
+    in_core = set(core)
+    loose = [usage[a].requests for a in accs if a not in in_core] if len(core) >= 2 else []
     measured = [
-        _harvest(part, accounts, usage, population, min_campaign_requests) for part in parts
+        _harvest(part, loose, accounts, usage, population, min_campaign_requests) for part in parts
     ]
     top = max(range(len(parts)), key=lambda i: measured[i].harvest)
     harvest = measured[top].harvest
@@ -461,16 +463,24 @@ class _Harvest:
 
 def _harvest(
     takers: list[str],
+    loose: list[int],
     accounts: dict[str, AccountScore],
     usage: Mapping[str, Usage],
     population: tuple[float, float, float],
     min_campaign_requests: float,
 ) -> _Harvest:
-    """How much ``takers`` harvest together (see ``_campaign``)."""
+    """How much ``takers`` harvest together (see ``_campaign``). The requests
+    of the campaign's looser members (``loose``) add to the volume, each at
+    most as many as the takers' median: an operation's accounts tied to it
+    by one family of links take their share, but a heavy customer the
+    community gathered by a coincidence cannot carry the volume of a group
+    that takes little."""
     taken = sum(usage[a].requests for a in takers)
     intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in takers) / max(taken, 1)
     mean_profile = _member_profile([usage[a] for a in takers])
-    z = (math.log10(max(taken, 1)) - math.log10(min_campaign_requests)) / 0.25
+    typical = statistics.median(usage[a].requests for a in takers)
+    volume_of = taken + sum(min(n, typical) for n in loose)
+    z = (math.log10(max(volume_of, 1)) - math.log10(min_campaign_requests)) / 0.25
     volume = 1.0 / (1.0 + math.exp(-z))
     harvest = max(intensity, _group_profile(mean_profile, population)) * (0.5 + 0.5 * volume)
     return _Harvest(harvest, intensity, mean_profile, taken)
