@@ -162,8 +162,10 @@ def two_providers(
         )
     console.print(table)
     if e.poisoned is not None:
-        hit = [a for a in e.poisoned_accounts if e.poisoned.actions[a].enforced]
-        console.print(f"targets of the dishonest peer throttled/degraded/suspended: {len(hit)}")
+        hit = [a for a in e.poisoned_accounts if a in e.poisoned.ever_enforced]
+        console.print(
+            f"targets of the dishonest peer throttled/degraded/suspended at some step: {len(hit)}"
+        )
     cut = 1 - e.on.leakage / e.off.leakage if e.off.leakage else 0.0
     console.print(
         f"B's leakage {cut:.0%} lower with the exchange on ({e.indicators:,} values shared)"

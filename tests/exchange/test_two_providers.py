@@ -61,8 +61,8 @@ def test_imported_evidence_reaches_accounts_at_the_first_run(experiment: Experim
 def test_dishonest_peer_cannot_get_legitimate_customers_enforced(experiment: Experiment) -> None:
     poisoned = experiment.poisoned
     assert poisoned is not None and len(experiment.poisoned_accounts) == POISON
-    hit = [a for a in experiment.poisoned_accounts if poisoned.actions[a].enforced]
-    assert hit == []
+    hit = [a for a in experiment.poisoned_accounts if a in poisoned.ever_enforced]
+    assert hit == []  # at no step of the replay, not only at its end
     assert poisoned.benign_enforced <= experiment.off.benign_enforced
 
 

@@ -49,6 +49,9 @@ class Outcome:
     benign_enforced: int
     benign_accounts: int
     actions: dict[str, Action]
+    #: Accounts ever enforced at some step of the replay (the final actions
+    #: can have released some of them).
+    ever_enforced: frozenset[str] = frozenset()
     #: Leaked requests of accounts opened before the first enforced action
     #: against the operation, and of accounts opened after it (served until
     #: the next detection run caught them).
@@ -182,6 +185,7 @@ def _replay(
         benign_enforced=sum(p.enforced for p in benign),
         benign_accounts=sum(p.accounts for p in benign),
         actions=dict(r.detection.actions),
+        ever_enforced=frozenset(a for a, x in r.strongest_action.items() if x.enforced),
         leaked_before=before,
         leaked_after=sum(r.served_before_action.get(a, 0) for a in opened) - before,
         match_delay_h=None if matched is None else _median_delay(opened, matched),
