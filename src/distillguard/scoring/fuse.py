@@ -497,41 +497,33 @@ def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[l
     instrument: they stay apart. Parts come in the order of their first
     member in ``core``."""
     index = {a: i for i, a in enumerate(core)}
-    groups = {fam: _UnionFind(len(core)) for fam in LINK_FAMILIES}
+    chains: dict[Family, list[tuple[int, int]]] = defaultdict(list)
     for f, inside in ties:
         if f.score >= SECOND_LINK:
-            groups[f.family].join([index[a] for a in inside if a in index])
-    labels = {fam: [uf.root(i) for i in range(len(core))] for fam, uf in groups.items()}
-    parts = _UnionFind(len(core))
+            chains[f.family] += _chain([index[a] for a in inside if a in index])
+    labels = {fam: _components(len(core), chains[fam]) for fam in LINK_FAMILIES}
+    joined: list[tuple[int, int]] = []
     for one, other in itertools.combinations(LINK_FAMILIES, 2):
         together: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i in range(len(core)):
             together[labels[one][i], labels[other][i]].append(i)
         for ids in together.values():
-            parts.join(ids)
-    out: dict[int, list[str]] = defaultdict(list)
-    for i, a in enumerate(core):
-        out[parts.root(i)].append(a)
-    return list(out.values())
+            joined += _chain(ids)
+    parts: dict[int, list[str]] = defaultdict(list)
+    for i, part in enumerate(_components(len(core), joined)):
+        parts[part].append(core[i])
+    return list(parts.values())
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+def _chain(ids: list[int]) -> list[tuple[int, int]]:
+    """Edges that connect ``ids`` (each to the next)."""
+    return list(itertools.pairwise(ids))
 
-    def root(self, i: int) -> int:
-        parent = self.parent
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
-    def join(self, ids: list[int]) -> None:
-        """Put ``ids`` in one group (the smallest root leads)."""
-        for j in ids[1:]:
-            a, b = self.root(ids[0]), self.root(j)
-            if a != b:
-                self.parent[max(a, b)] = min(a, b)
+def _components(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    """The connected component of each of ``n`` nodes."""
+    membership: list[int] = ig.Graph(n=n, edges=edges).connected_components().membership
+    return membership
 
 
 def _core_signals(part: list[str], h: _Harvest, n_parts: int) -> list[str]:
@@ -723,12 +715,14 @@ def _firm(acc: AccountScore, families: set[Family]) -> bool:
     corroborate them: one peer's word and one coincidence of our own are not
     membership, or a dishonest peer could get a customer enforced by naming
     it next to an operation it happens to share a template with."""
-    if Family.EXCHANGE in families and not _corroborated(acc):
+    if Family.EXCHANGE in families and not imported_corroborated(acc):
         families = families - {Family.EXCHANGE}
     return len(families) >= 2
 
 
-def _corroborated(acc: AccountScore) -> bool:
+def imported_corroborated(acc: AccountScore) -> bool:
+    """Whether independent peers corroborate what peers told us about
+    ``acc`` (``corroborated`` in an imported finding's evidence)."""
     return any(
         f.family is Family.EXCHANGE and f.evidence.get("corroborated") is True for f in acc.findings
     )

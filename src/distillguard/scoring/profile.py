@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distillguard._exceptions import ProfileError
 from distillguard._types import Action, Family
-from distillguard.scoring.fuse import AccountScore, Campaign
+from distillguard.scoring.fuse import AccountScore, Campaign, imported_corroborated
 
 
 class _Strict(BaseModel):
@@ -71,10 +71,10 @@ def _enforceable(acc: AccountScore) -> bool:
     """Imported evidence (family EXCHANGE) never enforces on its own, whatever
     the profile: it needs evidence of this provider's own, or corroboration
     by independent peers (``corroborated`` in the finding's evidence)."""
-    imported = [f for f in acc.findings if f.family is Family.EXCHANGE]
+    imported = any(f.family is Family.EXCHANGE for f in acc.findings)
     if not imported or acc.families - {Family.EXCHANGE}:
         return True
-    return any(f.evidence.get("corroborated") is True for f in imported)
+    return imported_corroborated(acc)
 
 
 def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
