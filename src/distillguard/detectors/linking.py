@@ -4,12 +4,14 @@ domains, networks and client fingerprints."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING, ClassVar
 
+import igraph as ig
 import numpy as np
 
 from distillguard._types import Family
-from distillguard.detectors._util import key_groups
+from distillguard.detectors._util import key_groups, key_members
 from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
@@ -62,23 +64,88 @@ class AccountLinkingDetector(Detector):
         ]
 
     def _signup_bursts(self, ctx: DetectionContext, hi: int) -> list[Finding]:
-        """Ten-minute sign-up buckets holding many times the usual number."""
+        """Ten-minute sign-up buckets holding many times the usual number.
+
+        A bucket can hold bursts that have nothing to do with each other: a
+        class signing up together in its school's network, and an operation's
+        script creating accounts behind proxies in the same ten minutes. So
+        the accounts of bursts that connect from the same networks as each
+        other, in numbers that make a burst on their own, are reported apart
+        from the rest of their bucket, and the rest as a burst of its own if
+        they still are one: a shared bucket does not tie one to the other."""
         groups = key_groups(ctx, "signup", 1, 10 * hi)
         if not groups:
             return []
         sizes = np.array([len(g[1]) for g in groups], dtype=float)
         usual = float(np.median(sizes))
         need = max(5.0, 5.0 * usual)
-        return [
-            Finding(
-                self.name,
-                self.family,
-                accounts,
-                0.6,
-                f"{len(accounts)} accounts created within the same 10 minutes (usual: {usual:.0f})",
-                {"family": "signup", "bucket": key, "accounts": len(accounts), "usual": usual},
-                link=f"signup:{key}",
-            )
-            for key, accounts, _ in groups
-            if len(accounts) >= need
-        ]
+        bursts = [(key, accounts) for key, accounts, _ in groups if len(accounts) >= need]
+        place = _places(ctx, {a for _, accounts in bursts for a in accounts}, 10 * hi)
+        out = []
+        for key, accounts in bursts:
+            parts = _apart(accounts, place, need)
+            for i, part in enumerate(parts):
+                shown = "" if len(parts) == 1 else f", one of {len(parts)} bursts in the bucket"
+                out.append(
+                    Finding(
+                        self.name,
+                        self.family,
+                        part,
+                        0.6,
+                        f"{len(part)} accounts created within the same 10 minutes "
+                        f"(usual: {usual:.0f}{shown})",
+                        {
+                            "family": "signup",
+                            "bucket": key,
+                            "accounts": len(part),
+                            "usual": usual,
+                            "bursts_in_bucket": len(parts),
+                        },
+                        link=f"signup:{key}" if len(parts) == 1 else f"signup:{key}/{i}",
+                    )
+                )
+        return out
+
+
+def _places(ctx: DetectionContext, members: set[str], hi: int) -> dict[str, tuple[int, int]]:
+    """For the ``members`` that connect from a network (/24) shared with
+    another member: a label per group of members joined that way, and the
+    group's size (networks shared by more than ``hi`` accounts, a carrier's
+    NAT, join nothing)."""
+    if not members:
+        return {}
+    m = key_members(ctx, "net", 2, hi)
+    inside = np.isin(m.names[m.account], np.array(sorted(members), dtype=object))
+    key, account = m.key[inside], m.account[inside]
+    same = np.flatnonzero(key[1:] == key[:-1])
+    if len(same) == 0:
+        return {}
+    ranks, local = np.unique(np.r_[account[same], account[same + 1]], return_inverse=True)
+    edges = local.reshape(2, -1).T.tolist()
+    labels = ig.Graph(n=len(ranks), edges=edges).connected_components().membership
+    size = np.bincount(labels)
+    return {
+        a: (label, int(size[label]))
+        for a, label in zip(m.names[ranks].tolist(), labels, strict=True)
+    }
+
+
+def _apart(
+    accounts: tuple[str, ...], place: dict[str, tuple[int, int]], need: float
+) -> list[tuple[str, ...]]:
+    """The bursts of one bucket (``_signup_bursts``): the accounts of each
+    group from shared networks that is a burst on its own (the group counted
+    over every burst, since a class signing up for half an hour spans three
+    buckets), then the rest if they are one. A bucket that does not split is
+    returned whole."""
+    by_place: dict[int, list[str]] = defaultdict(list)
+    for a in accounts:
+        label, size = place.get(a, (-1, 0))
+        if size >= need:
+            by_place[label].append(a)
+    if not by_place or (len(by_place) == 1 and sum(map(len, by_place.values())) == len(accounts)):
+        return [accounts]
+    own = [tuple(g) for g in by_place.values() if len(g) >= 2]
+    taken = {a for g in by_place.values() for a in g}
+    rest = tuple(a for a in accounts if a not in taken)
+    return own + ([rest] if len(rest) >= need else [])
