@@ -127,6 +127,78 @@ def test_a_group_in_an_operations_community_is_measured_on_its_own() -> None:
     assert c is not None and not c.part_scores
 
 
+def _swarm_with_a_bystander() -> tuple[list[str], list[Finding], dict[str, Usage]]:
+    """Twenty accounts of a swarm, each eliciting reasoning, tied by one
+    payment instrument and a step-by-step template; a developer who connects
+    from two residential networks the swarm exits through and used the
+    template once."""
+    swarm = [f"s{i:02d}" for i in range(20)]
+    links = [
+        _f("account_linking", Family.INFRASTRUCTURE, tuple(swarm), 0.9, "payment:x"),
+        _f("account_linking", Family.INFRASTRUCTURE, ("dev", swarm[0], swarm[1]), 0.45, "net:a"),
+        _f("account_linking", Family.INFRASTRUCTURE, ("dev", swarm[2], swarm[3]), 0.45, "net:b"),
+        _f("shared_wrapper", Family.CONTENT, ("dev", *swarm), 0.3, "wrapper:steps"),
+    ]
+    usage = {a: Usage(200, 0.0, 1.0, 130, 150, 3000, 1000) for a in swarm}
+    usage["dev"] = Usage(100, 0.0, 1.0, 3, 40, 300, 1000)
+    usage |= {f"u{i}": Usage(20, 0.0, 1.0, 0, 6, 300, 1000) for i in range(300)}
+    return swarm, links, usage
+
+
+def _campaign_of(links: list[Finding], usage: dict[str, Usage]) -> fuse.Campaign:
+    accounts = {a: AccountScore(a) for a in usage}
+    members = sorted(a for a in usage if not a.startswith("u"))
+    population = fuse._baseline(usage.values())
+    c = fuse._campaign(members, links, accounts, usage, population, 2000.0)
+    assert c is not None
+    return c
+
+
+def test_a_member_that_takes_none_of_the_harvest_is_not_acted_on() -> None:
+    swarm, links, usage = _swarm_with_a_bystander()
+    c = _campaign_of(links, usage)
+    assert c.score >= 0.8
+    assert len(c.member_families["dev"]) == 2  # tied by two families...
+    assert c.bystanders == {"dev"}  # ...but asks for no reasoning
+    assert fuse._attachment(AccountScore("dev"), c) < 1.0
+    assert fuse._attachment(AccountScore(swarm[0]), c) == 1.0
+
+
+def test_a_member_with_a_few_requests_gets_the_benefit_of_the_doubt() -> None:
+    # Three ordinary requests say nothing either way: a member tied like the
+    # rest of the swarm stays firm.
+    _, links, usage = _swarm_with_a_bystander()
+    usage["dev"] = Usage(3, 0.0, 1.0, 0, 1, 30, 100)
+    assert not _campaign_of(links, usage).bystanders
+
+
+def test_ties_to_accounts_outside_the_core_are_not_membership() -> None:
+    """Students tied to each other by a network and a homework template sit
+    in an operation's community; one of them also stops at the same time as
+    two of the operation's accounts and uses a template they use. Its two
+    families of ties lead to its classmates, who are not in the core: it is
+    not a member of the operation."""
+    ops = [f"g{i}" for i in range(8)]
+    kids = [f"k{i}" for i in range(3)]
+    links = [
+        _f("account_linking", Family.INFRASTRUCTURE, tuple(ops), 0.9, "payment:x"),
+        _f("shared_wrapper", Family.CONTENT, tuple(ops), 0.8, "wrapper:judge"),
+        _f("account_linking", Family.INFRASTRUCTURE, (kids[0], kids[1]), 0.45, "net:1"),
+        _f("account_linking", Family.INFRASTRUCTURE, (kids[0], kids[2]), 0.45, "net:2"),
+        _f("shared_wrapper", Family.CONTENT, tuple(kids), 0.45, "wrapper:homework"),
+        _f("synchronised_activity", Family.BEHAVIOUR, (kids[0], ops[0], ops[1]), 0.35, "stop:1"),
+        _f("shared_wrapper", Family.CONTENT, (kids[0], ops[0], ops[1]), 0.3, "wrapper:please"),
+    ]
+    usage = {g: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for g in ops}
+    usage |= {k: Usage(8, 0.0, 1.0, 6, 6, 500, 1000) for k in kids}
+    accounts = {a: AccountScore(a) for a in usage}
+    members = sorted(ops + kids)
+    c = fuse._campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    assert c is not None and c.score >= 0.8
+    assert len(c.member_families[kids[0]]) < 2
+    assert all(len(c.member_families[g]) >= 2 for g in ops)
+
+
 def _study_group(
     elicit: float, reasoning: int
 ) -> tuple[tuple[str, ...], list[Finding], dict[str, Usage]]:

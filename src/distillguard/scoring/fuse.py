@@ -10,16 +10,20 @@ candidate campaigns. A campaign needs two things at once:
 
 * **coordination** — its members are tied together, per family, by the share
   of members attached to a link of that family inside the community;
-* **harvest** — the operation takes a lot: its core, the members tied to it
-  by two families of links, shows harvesting evidence of its own (volume,
-  automation, elicitation, capability concentration, model pivot) or a
-  harvesting profile as a group, amplified by its volume. A core that falls
-  into parts not tied to each other is measured part by part.
+* **harvest** — the operation takes a lot: its core, the members tied by
+  two families of links to other members of the core, shows harvesting
+  evidence of its own (volume, automation, elicitation, capability
+  concentration, model pivot) or a harvesting profile as a group, amplified
+  by its volume. A core that falls into parts not tied to each other is
+  measured part by part.
 
 The campaign score is the geometric mean of the two, so neither a tight but
 harmless group (a classroom behind one NAT) nor a loose crowd of heavy users
 (a viral prompt, a popular benchmark) becomes a campaign. Member accounts
-inherit the campaign score, scaled by how firmly each is attached.
+inherit the campaign score, scaled by how firmly each is attached: fully
+for members of the core that take their share of its harvest, less for the
+rest (a customer tied to the operation by coincidences and asking for no
+more reasoning than the typical account).
 """
 
 from __future__ import annotations
@@ -57,6 +61,13 @@ SECOND_INSIDE = 2 / 3
 FIRM_PARTNERS = 2
 #: Own score from which a loosely attached member inherits more of its campaign.
 LOOSE_OWN = 0.3
+#: A member of a campaign's core takes part in its harvest when its own
+#: traffic shows at least this share of what its part of the core takes
+#: (``_bystanders``) ...
+TAKES_PART = 0.5
+#: ... its own profile read as if it had also sent this many requests like
+#: its part's: a handful of requests is no evidence either way.
+BENEFIT_OF_DOUBT = 5.0
 #: Communities scoring below this are not campaigns.
 MIN_SCORE = 0.2
 #: A family counts as present in a campaign above this member coverage.
@@ -116,6 +127,9 @@ class Campaign:
     #: When the core falls into parts not tied to each other, what each
     #: core member's own part scores (``_campaign``); empty otherwise.
     part_scores: dict[str, float] = field(default_factory=dict)
+    #: Core members whose own traffic shows little of their part's harvest
+    #: (``_bystanders``): attached as loosely as members tied by one family.
+    bystanders: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -166,6 +180,12 @@ def score(
             if inherited > acc.score:
                 acc.score = inherited
             acc.reasons.insert(0, reason)
+            if a in c.bystanders:
+                acc.reasons.insert(
+                    1,
+                    "tied to the campaign by two families of links, but its own traffic "
+                    "shows little of the campaign's harvest: held as a loose member",
+                )
     for acc in accounts.values():
         acc.score = round(min(max(acc.score, 0.0), 1.0), 4)
     return ScoreResult(accounts, campaigns)
@@ -357,7 +377,7 @@ def _campaign(
     # scores as its most harvesting part, and a member of another part
     # inherits what its own part earns.
     member_families = _member_families(accs, ties, usage)
-    core = [a for a in accs if _firm(accounts[a], member_families.get(a, set()))]
+    core = _core(accs, ties, accounts, usage, member_families)
     parts = _core_parts(core, ties) if len(core) >= 2 else [accs]
     in_core = set(core)
     loose = [usage[a].requests for a in accs if a not in in_core] if len(core) >= 2 else []
@@ -371,6 +391,15 @@ def _campaign(
         for part, m in zip(parts, measured, strict=True):
             for a in part:
                 part_scores[a] = round(math.sqrt(coordination * m.harvest), 4)
+    bystanders = (
+        frozenset(
+            a
+            for part, m in zip(parts, measured, strict=True)
+            for a in _bystanders(part, m, accounts, usage, population)
+        )
+        if len(core) >= 2
+        else frozenset()
+    )
     # Own evidence also counts towards family presence.
     owned = Counter(fam for a in accs for fam in accounts[a].families)
     for fam in LINK_FAMILIES:
@@ -399,28 +428,65 @@ def _campaign(
         + _profile_signals(measured[top].profile, population),
         member_families=member_families,
         part_scores=part_scores,
+        bystanders=bystanders,
     )
 
 
+def _core(
+    accs: list[str],
+    ties: list[tuple[Finding, set[str]]],
+    accounts: dict[str, AccountScore],
+    usage: Mapping[str, Usage],
+    member_families: dict[str, set[Family]],
+) -> list[str]:
+    """The campaign's core: the members tied by two families of links
+    (``_member_families``), in both of them to another such member. A tie
+    to accounts that are themselves only loosely in the campaign says
+    nothing about membership in the operation: a student tied to classmates
+    by their school network and their homework template, with the classmates
+    gathered into an operation's community by coincidences, is not one of
+    its members. One fellow of the core in each family is enough here: the
+    ties to two fellows were checked over the whole campaign. Updates
+    ``member_families`` to the families that tie each member to the core."""
+    core = [a for a in accs if _firm(accounts[a], member_families.get(a, set()))]
+    if len(core) < 2:
+        return core
+    again = _member_families(core, ties, usage, among=set(core), need=1)
+    for a in core:
+        member_families[a] = again.get(a, set())
+    return [a for a in core if _firm(accounts[a], member_families[a])]
+
+
 def _member_families(
-    accs: list[str], ties: list[tuple[Finding, set[str]]], usage: Mapping[str, Usage]
+    accs: list[str],
+    ties: list[tuple[Finding, set[str]]],
+    usage: Mapping[str, Usage],
+    among: set[str] | None = None,
+    need: int = FIRM_PARTNERS,
 ) -> dict[str, set[Family]]:
     """Per member tied by a firm link, the families that tie it firmly
-    (``_firm_families``)."""
-    # Per family and member, the links (their members inside the campaign)
-    # that can tie it firmly, and those that can second a firm tie.
+    (``_firm_families``), to fellows among ``among`` if given."""
+    # Per family and member, the links (their members inside the campaign,
+    # or those among ``among``) that can tie it firmly, and those that can
+    # second a firm tie.
     partners: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     seconds: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     for f, inside in ties:
-        if f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts):
+        seconding = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
+        if not seconding and f.score < FIRM_LINK:
+            continue
+        fellows = inside if among is None else inside & among
+        if len(fellows) < 2:
+            continue
+        if seconding:
             by_member = seconds[f.family]
-            for a in inside:
-                by_member[a].append(inside)
+            for a in fellows:
+                by_member[a].append(fellows)
         if f.score >= FIRM_LINK:
             by_member = partners[f.family]
-            for a in inside:
-                by_member[a].append(inside)
-    need = min(FIRM_PARTNERS, len(accs) - 1)
+            for a in fellows:
+                by_member[a].append(fellows)
+    need = min(need, len(accs) - 1)
     out = {}
     for a in accs:
         firm = {fam: links[a] for fam, links in partners.items() if a in links}
@@ -484,6 +550,41 @@ def _harvest(
     volume = 1.0 / (1.0 + math.exp(-z))
     harvest = max(intensity, _group_profile(mean_profile, population)) * (0.5 + 0.5 * volume)
     return _Harvest(harvest, intensity, mean_profile, taken)
+
+
+def _bystanders(
+    part: list[str],
+    h: _Harvest,
+    accounts: dict[str, AccountScore],
+    usage: Mapping[str, Usage],
+    population: tuple[float, float, float],
+) -> Iterator[str]:
+    """Members of one part of a campaign's core whose own traffic shows less
+    than ``TAKES_PART`` of what the part takes: the larger of own harvesting
+    evidence and own profile against the larger of the part's intensity and
+    profile. Links say whom an account is tied to, not what it does: a
+    developer who connects from the residential networks a proxy swarm
+    exits through, and uses the step-by-step template half the swarm uses,
+    is tied to it by two families, yet asks for no more reasoning than the
+    typical account. The own profile is read as if the account had also sent
+    ``BENEFIT_OF_DOUBT`` requests like its part's, so that a few requests say
+    nothing either way; an operation's accounts that each mix in ordinary
+    traffic still show their share of its harvest."""
+    takes = max(h.intensity, _group_profile(h.profile, population))
+    if takes <= 0.0:
+        return
+    k = BENEFIT_OF_DOUBT
+    for a in part:
+        n = usage[a].requests
+        own = _profile([usage[a]])
+        read = (
+            (n * own[0] + k * h.profile[0]) / (n + k),
+            (n * own[1] + k * h.profile[1]) / (n + k),
+            (n * own[2] + k * h.profile[2]) / (n + k),
+        )
+        mine = max(_local_score(accounts[a]), _group_profile(read, population))
+        if mine < TAKES_PART * takes:
+            yield a
 
 
 def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[list[str]]:
@@ -699,11 +800,14 @@ def _attachment(acc: AccountScore, c: Campaign) -> float:
     links: an account's own harvesting evidence says what it does, not whom
     it works with, so a heavy legitimate user who happens to send the same
     benchmark as an operation is not pulled into it. Two families of links
-    carry the campaign's score fully. A looser member carries less of it,
+    carry the campaign's score fully, unless the account's own traffic shows
+    little of the harvest (``_bystanders``). A looser member carries less of it,
     and less again when it shows no harvesting of its own: a customer who
     shares a residential network with a proxy swarm's exits is a lead only
     if it also behaves like one of them."""
-    if _firm(acc, c.member_families.get(acc.account_id, set())):
+    if acc.account_id not in c.bystanders and _firm(
+        acc, c.member_families.get(acc.account_id, set())
+    ):
         return 1.0
     return 0.7 if acc.own_score >= LOOSE_OWN else 0.6
 
