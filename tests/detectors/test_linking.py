@@ -12,6 +12,7 @@ from tests.conftest import make_events
 from tests.detectors.scenario import CHAT, START
 
 BUCKET = 600 * (int(START) // 600 - 200)  # a ten-minute bucket before the window
+CHAIN = -1  # each of a group's accounts shares a network with the next
 
 
 def _accounts(created: dict[str, float]) -> pa.Table:
@@ -37,22 +38,26 @@ def _accounts(created: dict[str, float]) -> pa.Table:
 
 def _bursts(groups: list[tuple[str, int, int | None, int]]) -> list[frozenset[str]]:
     """Sign-up bursts found among 200 background accounts (one per bucket)
-    and ``groups`` of (name, accounts, network or None for one network per
-    account, bucket after the first), each created in one bucket."""
+    and ``groups`` of (name, accounts, network: one for all, None for one
+    per account or ``CHAIN``; bucket after the first), each created in one
+    bucket."""
     created: dict[str, float] = {f"bg{i:03d}": BUCKET - 600.0 * (i + 1) for i in range(200)}
-    ips: dict[str, str] = {a: f"81.{i % 250}.{i // 250}.7" for i, a in enumerate(created)}
+    ips = {a: (f"81.{i % 250}.{i // 250}.7",) * 2 for i, a in enumerate(created)}
     for g, n, network, bucket in groups:
         for k in range(n):
             a = f"{g}{k:02d}"
             created[a] = BUCKET + 600.0 * bucket + 10.0 * k + 1.0
-            ips[a] = (
-                f"10.{network}.77.{k + 1}" if network is not None else f"{100 + k}.{len(g)}.{k}.9"
-            )
+            if network == CHAIN:
+                ips[a] = (f"10.{200 + k}.77.1", f"10.{201 + k}.77.2")
+            elif network is not None:
+                ips[a] = (f"10.{network}.77.{k + 1}",) * 2
+            else:
+                ips[a] = (f"{100 + k}.{len(g)}.{k}.9",) * 2
     rows = [
         {
             "ts": START + 60.0 * i + j,
             "account_id": a,
-            "ip": ips[a],
+            "ip": ips[a][j],
             "prompt": CHAT[(i + j) % len(CHAT)],
             "model": "m-large",
         }
@@ -99,3 +104,10 @@ def test_two_operations_from_many_networks_share_their_bucket() -> None:
 
 def test_an_operation_from_one_network_is_one_burst() -> None:
     assert _bursts([("op", 14, 5, 0)]) == [_named("op", 14)]
+
+
+def test_an_operation_sharing_proxy_exits_here_and_there_stays_one_burst() -> None:
+    # Eight of the operation's accounts share exit networks two by two (each
+    # with the next), six do not: no network is a place, nothing splits.
+    bursts = _bursts([("op", 8, CHAIN, 0), ("bop", 6, None, 0)])
+    assert bursts == [_named("op", 8) | _named("bop", 6)]

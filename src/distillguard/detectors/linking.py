@@ -69,10 +69,11 @@ class AccountLinkingDetector(Detector):
         A bucket can hold bursts that have nothing to do with each other: a
         class signing up together in its school's network, and an operation's
         script creating accounts behind proxies in the same ten minutes. So
-        the accounts of bursts that connect from the same networks as each
-        other, in numbers that make a burst on their own, are reported apart
-        from the rest of their bucket, and the rest as a burst of its own if
-        they still are one: a shared bucket does not tie one to the other."""
+        the accounts of bursts that connect from one network in numbers that
+        make a burst on their own (a place: a school, an office) are reported
+        apart from the rest of their bucket, and the rest as a burst of its
+        own if they still are one: a shared bucket does not tie one to the
+        other."""
         groups = key_groups(ctx, "signup", 1, 10 * hi)
         if not groups:
             return []
@@ -80,7 +81,7 @@ class AccountLinkingDetector(Detector):
         usual = float(np.median(sizes))
         need = max(5.0, 5.0 * usual)
         bursts = [(key, accounts) for key, accounts, _ in groups if len(accounts) >= need]
-        place = _places(ctx, {a for _, accounts in bursts for a in accounts}, 10 * hi)
+        place = _places(ctx, {a for _, accounts in bursts for a in accounts}, 10 * hi, need)
         out = []
         for key, accounts in bursts:
             parts = _apart(accounts, place, need)
@@ -107,42 +108,39 @@ class AccountLinkingDetector(Detector):
         return out
 
 
-def _places(ctx: DetectionContext, members: set[str], hi: int) -> dict[str, tuple[int, int]]:
-    """For the ``members`` that connect from a network (/24) shared with
-    another member: a label per group of members joined that way, and the
-    group's size (networks shared by more than ``hi`` accounts, a carrier's
-    NAT, join nothing)."""
+def _places(ctx: DetectionContext, members: set[str], hi: int, need: float) -> dict[str, int]:
+    """Places among the ``members``: networks (/24) that ``need`` members or
+    more connect from, a school's or an office's, with the members there
+    (a label per place; places sharing a member are one). An operation
+    whose accounts share proxy exits here and there has no such place;
+    networks shared by more than ``hi`` accounts, a carrier's NAT, are none."""
     if not members:
         return {}
     m = key_members(ctx, "net", 2, hi)
     inside = np.isin(m.names[m.account], np.array(sorted(members), dtype=object))
     key, account = m.key[inside], m.account[inside]
-    same = np.flatnonzero(key[1:] == key[:-1])
-    if len(same) == 0:
+    keys, count = np.unique(key, return_counts=True)
+    big = count >= need
+    if not big.any():
         return {}
+    at = np.isin(key, keys[big])
+    key, account = key[at], account[at]
+    same = np.flatnonzero(key[1:] == key[:-1])
     ranks, local = np.unique(np.r_[account[same], account[same + 1]], return_inverse=True)
     edges = local.reshape(2, -1).T.tolist()
     labels = ig.Graph(n=len(ranks), edges=edges).connected_components().membership
-    size = np.bincount(labels)
-    return {
-        a: (label, int(size[label]))
-        for a, label in zip(m.names[ranks].tolist(), labels, strict=True)
-    }
+    return dict(zip(m.names[ranks].tolist(), labels, strict=True))
 
 
-def _apart(
-    accounts: tuple[str, ...], place: dict[str, tuple[int, int]], need: float
-) -> list[tuple[str, ...]]:
+def _apart(accounts: tuple[str, ...], place: dict[str, int], need: float) -> list[tuple[str, ...]]:
     """The bursts of one bucket (``_signup_bursts``): the accounts of each
-    group from shared networks that is a burst on its own (the group counted
-    over every burst, since a class signing up for half an hour spans three
-    buckets), then the rest if they are one. A bucket that does not split is
-    returned whole."""
+    place (a place is counted over every burst, since a class signing up for
+    half an hour spans three buckets), then the rest if they are a burst. A
+    bucket that does not split is returned whole."""
     by_place: dict[int, list[str]] = defaultdict(list)
     for a in accounts:
-        label, size = place.get(a, (-1, 0))
-        if size >= need:
-            by_place[label].append(a)
+        if a in place:
+            by_place[place[a]].append(a)
     if not by_place or (len(by_place) == 1 and sum(map(len, by_place.values())) == len(accounts)):
         return [accounts]
     own = [tuple(g) for g in by_place.values() if len(g) >= 2]
