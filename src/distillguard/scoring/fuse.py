@@ -472,9 +472,9 @@ def _member_families(
     partners: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     seconds: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     for f, inside in ties:
-        seconding = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
-        if not seconding and f.score < FIRM_LINK:
+        if not _can_tie(f, inside):
             continue
+        seconding = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
         fellows = inside if among is None else inside & among
         if len(fellows) < 2:
             continue
@@ -590,8 +590,9 @@ def _bystanders(
 def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[list[str]]:
     """The core's members in groups tied to each other the way a member is
     tied to its campaign: by two families of links. Per family, the core
-    falls into the groups its links (at least as strong as ``SECOND_LINK``,
-    the weakest that can tie a member firmly) join; two members are in one
+    falls into the groups joined by its links that can tie a member
+    (``_can_tie``: a crowd that started work in the same ten minutes, of
+    which the campaign holds a few, joins nothing); two members are in one
     part when they share such a group in two families, and parts are closed
     under that. A classroom and an operation that send the same public
     problems share a content group, but not a network or a payment
@@ -600,7 +601,7 @@ def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[l
     index = {a: i for i, a in enumerate(core)}
     chains: dict[Family, list[tuple[int, int]]] = defaultdict(list)
     for f, inside in ties:
-        if f.score >= SECOND_LINK:
+        if _can_tie(f, inside):
             chains[f.family] += _chain([index[a] for a in inside if a in index])
     labels = {fam: _components(len(core), chains[fam]) for fam in LINK_FAMILIES}
     joined: list[tuple[int, int]] = []
@@ -614,6 +615,15 @@ def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[l
     for i, part in enumerate(_components(len(core), joined)):
         parts[part].append(core[i])
     return list(parts.values())
+
+
+def _can_tie(f: Finding, inside: set[str]) -> bool:
+    """Whether link ``f`` (``inside``: its accounts in the campaign) can tie
+    a member to the campaign: a firm link, or a weaker one that is the
+    campaign's own (``_member_families``)."""
+    return f.score >= FIRM_LINK or (
+        f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
+    )
 
 
 def _chain(ids: list[int]) -> list[tuple[int, int]]:
