@@ -117,7 +117,11 @@ def _places(ctx: DetectionContext, members: set[str], hi: int, need: float) -> d
     if not members:
         return {}
     m = key_members(ctx, "net", 2, hi)
-    inside = np.isin(m.names[m.account], np.array(sorted(members), dtype=object))
+    # Ranks of the members (``m.names`` is sorted), to compare integers.
+    wanted = np.array(sorted(members), dtype=object)
+    ranks = np.searchsorted(m.names, wanted)
+    ranks = ranks[(ranks < len(m.names)) & (m.names[np.minimum(ranks, len(m.names) - 1)] == wanted)]
+    inside = np.isin(m.account, ranks)
     key, account = m.key[inside], m.account[inside]
     keys, count = np.unique(key, return_counts=True)
     big = count >= need
