@@ -472,9 +472,9 @@ def _member_families(
     partners: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     seconds: dict[Family, dict[str, list[set[str]]]] = defaultdict(lambda: defaultdict(list))
     for f, inside in ties:
-        if not _can_tie(f, inside):
+        seconding = _seconds(f, inside)
+        if not seconding and f.score < FIRM_LINK:
             continue
-        seconding = f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
         fellows = inside if among is None else inside & among
         if len(fellows) < 2:
             continue
@@ -619,11 +619,16 @@ def _core_parts(core: list[str], ties: list[tuple[Finding, set[str]]]) -> list[l
 
 def _can_tie(f: Finding, inside: set[str]) -> bool:
     """Whether link ``f`` (``inside``: its accounts in the campaign) can tie
-    a member to the campaign: a firm link, or a weaker one that is the
-    campaign's own (``_member_families``)."""
-    return f.score >= FIRM_LINK or (
-        f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
-    )
+    a member to the campaign: a firm link, or one that can second a firm
+    tie (``_seconds``)."""
+    return f.score >= FIRM_LINK or _seconds(f, inside)
+
+
+def _seconds(f: Finding, inside: set[str]) -> bool:
+    """Whether link ``f`` can second a firm tie: at least as strong as
+    ``SECOND_LINK`` and the campaign's own (``SECOND_INSIDE`` of the accounts
+    it links are in the campaign, ``inside``)."""
+    return f.score >= SECOND_LINK and len(inside) >= SECOND_INSIDE * len(f.accounts)
 
 
 def _chain(ids: list[int]) -> list[tuple[int, int]]:
