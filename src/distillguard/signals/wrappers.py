@@ -70,12 +70,9 @@ MAX_SEGMENTS: Final = 4_000_000
 MAX_SAMPLES: Final = 100_000
 _CUT: Final = "\x1f"
 _BOUNDARY: Final = (r"([.!?:;]+\s+|[。！？；：]+\s*|\n\s*)", "\\1" + _CUT)
-#: ``_BOUNDARY`` for Python's ``re``, for the few texts whose segments are
-#: cut again for a sample (RE2's ``\s`` is these four characters and the space).
+#: ``_BOUNDARY`` for Python's ``re``, for the few sample texts whose segments
+#: are cut again to describe their wrapper (RE2's ``\s`` is these four characters and the space).
 _BOUNDARY_RE: Final = re.compile(r"([.!?:;]+[\t\n\f\r ]+|[。！？；：]+[\t\n\f\r ]*|\n[\t\n\f\r ]*)")
-#: Up to this many sampled texts are cut one by one (``_cut``), more in one
-#: vectorised call, whose fixed cost (compiling its patterns) is a few ms.
-_FEW: Final = 200
 _RANK = np.uint64(0x9E3779B97F4A7C15)
 VARIABLE: Final = "{…}"
 
@@ -94,7 +91,9 @@ class WrapperIndex:
         self.max_segments = max_segments
         self.max_samples = max_samples
         self._counts = SortedMap(np.uint32)  # segment hash -> distinct prompts
-        self._samples: dict[int, str] = {}
+        #: wrapper id -> its description, or a sample text and its segments'
+        #: kinds (``_sample``) until it is first described
+        self._samples: dict[int, str | tuple[str, bytes]] = {}
 
     @classmethod
     def from_counts(
@@ -135,7 +134,10 @@ class WrapperIndex:
     def describe(self, wrapper_id: int) -> str:
         """The wrapper's text with the varying parts shown as ``{…}``, from one
         sample prompt; ``""`` for 0 or an unknown (or unsampled) id."""
-        return self._samples.get(int(wrapper_id), "")
+        sample = self._samples.get(int(wrapper_id), "")
+        if isinstance(sample, tuple):
+            sample = self._samples[int(wrapper_id)] = _frame_of(*sample)
+        return sample
 
     def _count_segments(self, seg: Segments) -> None:
         live = seg.hash != 0
@@ -190,6 +192,10 @@ class WrapperIndex:
         fixed: npt.NDArray[np.bool_],
         texts: list[str],
     ) -> None:
+        """Keep one sample of each new wrapper: its description when the
+        segments' text is at hand, otherwise the text and which of its
+        segments are fixed, for :meth:`describe` to cut again when asked
+        (few wrappers ever are)."""
         room = self.max_samples - len(self._samples)
         if room <= 0:
             return
@@ -200,27 +206,34 @@ class WrapperIndex:
         if not todo:
             return
         bounds = np.searchsorted(seg.row, np.arange(len(texts) + 1))
-        rows = list(todo.values())
-        if seg.raw is not None:
-            texts_of = [seg.raw[bounds[r] : bounds[r + 1]] for r in rows]
-        else:  # segments handed in without their text: cut the sampled texts again
-            cut = [_cut(texts[r]) for r in rows] if len(rows) <= _FEW else None
-            if cut is not None and all(
-                len(t) == bounds[r + 1] - bounds[r] for t, r in zip(cut, rows, strict=True)
-            ):
-                texts_of = cut
+        # Per segment: 0 no letters, 1 varying, 2 fixed.
+        kind = np.where(fixed, 2, (seg.hash != 0).astype(np.int8)).astype(np.int8)
+        for w, r in todo.items():
+            a, b = int(bounds[r]), int(bounds[r + 1])
+            if seg.raw is not None:
+                self._samples[w] = _frame(seg.raw[a:b], kind[a:b])
             else:
-                again = segments([texts[r] for r in rows])
-                at = np.searchsorted(again.row, np.arange(len(rows) + 1))
-                texts_of = [(again.raw or [])[at[k] : at[k + 1]] for k in range(len(rows))]
-        for (w, r), raw in zip(todo.items(), texts_of, strict=True):
-            parts: list[str] = []
-            for i, j in enumerate(range(bounds[r], bounds[r + 1])):
-                if fixed[j]:
-                    parts.append(raw[i])
-                elif seg.hash[j] != 0 and (not parts or parts[-1] != VARIABLE + " "):
-                    parts.append(VARIABLE + " ")
-            self._samples[w] = "".join(parts).strip()
+                self._samples[w] = (texts[r], kind[a:b].tobytes())
+
+
+def _frame(raw: Sequence[str], kind: npt.NDArray[np.int8]) -> str:
+    """A wrapper's description from one text's segments and their kinds."""
+    parts: list[str] = []
+    for text, k in zip(raw, kind.tolist(), strict=True):
+        if k == 2:
+            parts.append(text)
+        elif k == 1 and (not parts or parts[-1] != VARIABLE + " "):
+            parts.append(VARIABLE + " ")
+    return "".join(parts).strip()
+
+
+def _frame_of(text: str, kind: bytes) -> str:
+    """A wrapper's description from a sample text and its segments' kinds."""
+    flags = np.frombuffer(kind, dtype=np.int8)
+    raw = _cut(text)
+    if len(raw) != len(flags):  # Python's and RE2's cut disagree: cut as ``segments`` does
+        raw = segments([text]).raw or []
+    return _frame(raw, flags)
 
 
 class Segments:
