@@ -68,3 +68,21 @@ def test_shares_follow_the_measured_speeds() -> None:
         analyzer.speed = [1.0, 1e9]  # all to the worker
         assert analyzer._cuts(chars)[1] == 0
         assert analyzer(texts).equals(analyze_with_segments(texts))
+
+
+def test_a_batch_submitted_in_the_background_equals_one_call() -> None:
+    with PromptAnalyzer(3, min_parallel=10) as analyzer:
+        first = analyzer.submit(TEXTS)
+        second = analyzer.submit(TEXTS[::-1])
+        assert first is not None and second is not None
+        # collected in any order, each is its own batch's table
+        assert second.result().equals(analyze_with_segments(TEXTS[::-1]))
+        assert first.result().equals(analyze_with_segments(TEXTS))
+        assert analyzer.worker_peak_rss_mb > 0
+
+
+def test_nothing_is_submitted_without_a_worker_or_a_large_batch() -> None:
+    assert PromptAnalyzer(1, min_parallel=1).submit(TEXTS) is None
+    small = PromptAnalyzer(4, min_parallel=10_000)
+    assert small.submit(TEXTS) is None
+    assert small._pool is None

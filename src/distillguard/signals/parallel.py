@@ -13,6 +13,12 @@ plus each text's wrapper segments (``wrappers.analyze_with_segments``): the
 per-text part of the wrapper index, which the calling process would
 otherwise do alone after the workers finish.
 
+A caller that knows its next batch early (``scan`` reading its input,
+``replay`` its coming steps) can :meth:`PromptAnalyzer.submit` it instead: the
+worker processes alone analyse it, in the background, while the calling
+process goes on with the batch before (filling the indexes, merging the
+state, detecting), and the result is collected when it is needed.
+
 Small batches (a replay step, a live micro-batch, a test) stay in the calling
 process: below ``min_parallel`` texts, handing texts to a worker and the
 bands back costs more than it saves. The pool starts on the first large batch
@@ -37,7 +43,7 @@ import pyarrow as pa
 from distillguard.signals.text import analyze_prompts
 from distillguard.signals.wrappers import analyze_with_segments
 
-__all__ = ["MIN_PARALLEL", "PromptAnalyzer", "default_workers"]
+__all__ = ["MIN_PARALLEL", "Pending", "PromptAnalyzer", "default_workers"]
 
 #: Fewest new texts in one call worth sharing out.
 MIN_PARALLEL: Final = 2048
@@ -85,6 +91,20 @@ class PromptAnalyzer:
             self._learn(1, _span(chars, a, b), seconds)
         return pa.concat_tables(tables).combine_chunks()
 
+    def submit(self, texts: list[str]) -> Pending | None:
+        """Analyse ``texts`` on the worker processes, in the background, in
+        one share per worker; ``None`` when there is no worker to give them
+        to (one process, or too few texts to be worth it)."""
+        if self.workers == 1 or len(texts) < self.min_parallel:
+            return None
+        chars = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)
+        shares = self.workers - 1
+        bounds = np.arange(1, shares) / shares * chars[-1]
+        cuts = [0, *np.searchsorted(chars, bounds, side="right").tolist(), len(texts)]
+        pool = self._ensure_pool()
+        futures = [pool.submit(_analyze_share, texts[a:b]) for a, b in itertools.pairwise(cuts)]
+        return Pending(self, futures)
+
     def start(self) -> None:
         """Start the worker processes now, in the background, for a caller
         that knows a large batch is coming: starting one (a fresh
@@ -131,6 +151,25 @@ class PromptAnalyzer:
             ctx = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(self.workers - 1, mp_context=ctx)
         return self._pool
+
+
+class Pending:
+    """A batch being analysed in the background (:meth:`PromptAnalyzer.submit`)."""
+
+    def __init__(
+        self, owner: PromptAnalyzer, futures: list[Future[tuple[pa.Table, float, float]]]
+    ) -> None:
+        self._owner = owner
+        self._futures = futures
+
+    def result(self) -> pa.Table:
+        """The batch's table (as ``__call__`` gives it), waiting for it if need be."""
+        tables = []
+        for f in self._futures:
+            table, peak, _ = f.result()
+            tables.append(table)
+            self._owner.worker_peak_rss_mb = max(self._owner.worker_peak_rss_mb, peak)
+        return pa.concat_tables(tables).combine_chunks()
 
 
 def _span(chars: npt.NDArray[np.int64], a: int, b: int) -> int:
