@@ -7,6 +7,7 @@ import pytest
 
 from distillguard.engine.prompts import PromptCache
 from distillguard.signals.text import analyze_prompts
+from distillguard.signals.wrappers import analyze_with_segments
 
 FRAME = "Solve step by step and show all reasoning: "
 
@@ -66,3 +67,57 @@ def test_a_prompt_not_analysed_ahead_is_analysed_as_before() -> None:
     mixed = cache.lookup(pa.array(texts[5:15]))
     assert calls == [10]  # a step with prompts not analysed ahead analyses all its new ones
     assert mixed.to_pylist() == PromptCache().lookup(pa.array(texts[5:15])).to_pylist()
+
+
+class _Background:
+    """Stands in for ``PromptAnalyzer``: batches submitted are analysed only
+    when collected, and the calling process may not analyse anything."""
+
+    def __init__(self) -> None:
+        self.submitted: list[int] = []
+        self.collected: list[int] = []
+
+    def __call__(self, texts: list[str]) -> pa.Table:
+        raise AssertionError(f"{len(texts)} prompts analysed in the calling process")
+
+    def submit(self, texts: list[str]) -> _Later:
+        self.submitted.append(len(texts))
+        return _Later(self, texts)
+
+
+class _Later:
+    def __init__(self, owner: _Background, texts: list[str]) -> None:
+        self.owner, self.texts = owner, texts
+
+    def result(self) -> pa.Table:
+        self.owner.collected.append(len(self.texts))
+        return analyze_with_segments(self.texts)
+
+
+def test_batches_analysed_in_the_background_give_the_same_signals() -> None:
+    texts = _texts()
+    batches = [texts[:20], texts[15:40], texts[35:] + texts[:3]]
+    plain = PromptCache()
+    expected = [plain.lookup(pa.array(b)) for b in batches]
+    cache = PromptCache()
+    background = _Background()
+    cache.analyze = background
+    cache.prefetch(pa.array(batches[0]), background=True)
+    got = []
+    for i, batch in enumerate(batches):
+        if i + 1 < len(batches):
+            # the next batch, without what is added or on its way already
+            cache.prefetch(pa.array(batches[i + 1]), background=True)
+        got.append(cache.lookup(pa.array(batch)))
+        # a lookup collects the batches it needs, oldest first, and no more
+        assert len(background.collected) == i + 1
+    assert background.submitted == [20, 20, 12]
+    assert [t.to_pylist() for t in got] == [t.to_pylist() for t in expected]
+
+
+def test_without_workers_a_background_prefetch_analyses_now() -> None:
+    texts = _texts()
+    cache = PromptCache()
+    assert cache.prefetch(pa.array(texts[:10]), background=True) == 10
+    cache.analyze = _refuse
+    assert cache.lookup(pa.array(texts[:10])).num_rows == 10

@@ -8,9 +8,11 @@ A prompt's analysis (``analyze_prompts``: normalisation, MinHash bands,
 elicitation, area, language, wrapper segments) depends on its text alone;
 its near-duplicate cluster and wrapper depend on the prompts seen before it.
 So a caller that knows the coming prompts (``replay``, which cuts a stored
-input into small steps) can have the first part done ahead in one large
-batch (:meth:`PromptCache.prefetch`), on several cores, while clusters and
-wrappers are still assigned step by step, with the same result.
+input into small steps; ``scan``, which reads its input a batch ahead) can
+have the first part done ahead in one large batch
+(:meth:`PromptCache.prefetch`), on several cores and, if it likes, in the
+background while it works on the batch before, while clusters and wrappers
+are still assigned batch by batch, in order, with the same result.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from distillguard.signals.parallel import Pending
 from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
 from distillguard.signals.wrappers import Segments, WrapperIndex, with_segments
@@ -81,6 +84,9 @@ class PromptCache:
         #: analysis, and their key -> its row there.
         self._ahead: pa.Table | None = None
         self._ahead_row = SortedMap(np.int64)
+        #: Batches being analysed in the background (``prefetch``), oldest
+        #: first: their keys, and the handle to collect them by.
+        self._pending: list[tuple[npt.NDArray[np.uint64], Pending]] = []
 
     @property
     def size(self) -> int:
@@ -93,6 +99,8 @@ class PromptCache:
         wrapper descriptions stay; adding a new prompt afterwards raises."""
         self.fingerprints = FingerprintIndex()
         self._sealed = True
+        self._pending.clear()
+        self._ahead, self._ahead_row = None, SortedMap(np.int64)
 
     def lookup(self, prompts: pa.ChunkedArray | pa.Array) -> pa.Table:
         """Signals of each prompt, one row per input, analysing new prompts."""
@@ -103,29 +111,45 @@ class PromptCache:
         rows = self._rows_for(texts)
         return self._signals(rows[index])
 
-    def prefetch(self, prompts: pa.ChunkedArray | pa.Array) -> int:
+    def prefetch(self, prompts: pa.ChunkedArray | pa.Array, *, background: bool = False) -> int:
         """Analyse now, in one batch, those of ``prompts`` that are neither
         added nor analysed ahead yet; :meth:`lookup` then takes their
         analysis instead of analysing them again. Clusters and wrappers are
         still assigned when a prompt is added, so the result of every lookup
-        is the same with or without this. Returns how many were analysed."""
+        is the same with or without this. Returns how many were analysed.
+
+        ``background``: hand the batch to ``analyze.submit`` (a
+        ``PromptAnalyzer``'s worker processes) and return at once; a lookup
+        that needs its prompts waits for it. Without such workers the batch
+        is analysed now."""
         arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
         texts: list[str] = pc.unique(arr).drop_null().to_pylist()
         keys = np.array(text_keys(texts), dtype=np.uint64)
-        # What was analysed ahead and has been added since is dropped.
-        self._ahead_row.keep(self._find_rows(self._ahead_row.items()[0]) < 0)
         new = (self._find_rows(keys) < 0) & (_rows_in(self._ahead_row, keys) < 0)
+        if self._pending:
+            new &= ~np.isin(keys, np.concatenate([k for k, _ in self._pending]))
         keys, first = np.unique(keys[new], return_index=True)
         if not len(keys):
             return 0
         fresh = [texts[i] for i in np.flatnonzero(new)[first].tolist()]
-        sig = with_segments(self.analyze(fresh), fresh)
+        submit: Callable[[list[str]], Pending | None] | None = getattr(self.analyze, "submit", None)
+        handle = submit(fresh) if background and submit is not None else None
+        if handle is not None:
+            self._pending.append((keys, handle))
+        else:
+            self._hold(keys, with_segments(self.analyze(fresh), fresh))
+        return len(fresh)
+
+    def _hold(self, keys: npt.NDArray[np.uint64], sig: pa.Table) -> None:
+        """Keep the analysis ``sig`` of the prompts of ``keys`` (distinct,
+        new) for :meth:`lookup`, dropping what was held and has been added since."""
+        self._ahead_row.keep(self._find_rows(self._ahead_row.items()[0]) < 0)
         held, (rows,) = self._ahead_row.items()
         kept = self._ahead.take(pa.array(rows)) if self._ahead is not None else sig.slice(0, 0)
         self._ahead = pa.concat_tables([kept, sig]).combine_chunks()
         self._ahead_row = SortedMap.from_sorted(held, np.arange(len(held), dtype=np.int64))
-        self._ahead_row.insert(keys, np.arange(len(held), len(held) + len(keys), dtype=np.int64))
-        return len(fresh)
+        order = np.argsort(keys)
+        self._ahead_row.insert(keys[order], len(held) + order.astype(np.int64))
 
     def lookup_keys(self, keys: npt.NDArray[np.uint64]) -> pa.Table:
         """Signals of prompts already added, by their :func:`text_keys`."""
@@ -168,7 +192,7 @@ class PromptCache:
         new = np.flatnonzero(rows < 0)
         if len(new):
             base = self.size
-            self._analyse([texts[i] for i in new])
+            self._analyse([texts[i] for i in new], hashes[new])
             self._index_rows(hashes[new], base)
             rows[new] = self._find_rows(hashes[new])
         return rows
@@ -186,13 +210,17 @@ class PromptCache:
         uniq, first = np.unique(keys[fresh], return_index=True)
         self._row.insert(uniq, base + fresh[first])
 
-    def _analyse(self, texts: list[str]) -> None:
-        sig = None
-        if self._ahead is not None:
-            rows = _rows_in(self._ahead_row, np.array(text_keys(texts), dtype=np.uint64))
-            if len(rows) and rows.min() >= 0:
-                sig = self._ahead.take(pa.array(rows))
-        self._absorb(texts, self.analyze(texts) if sig is None else sig)
+    def _analyse(self, texts: list[str], keys: npt.NDArray[np.uint64]) -> None:
+        rows = _rows_in(self._ahead_row, keys)
+        # Collect background batches, oldest first, while some prompt is missing.
+        while self._pending and len(rows) and rows.min() < 0:
+            done, handle = self._pending.pop(0)
+            self._hold(done, handle.result())
+            rows = _rows_in(self._ahead_row, keys)
+        if self._ahead is not None and len(rows) and rows.min() >= 0:
+            self._absorb(texts, self._ahead.take(pa.array(rows)))
+        else:
+            self._absorb(texts, self.analyze(texts))
 
     def _absorb(self, texts: list[str], sig: pa.Table) -> None:
         if self._sealed:
