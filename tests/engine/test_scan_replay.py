@@ -143,15 +143,22 @@ def test_a_detector_reading_the_prompt_index_keeps_it(
 def test_scan_on_several_processes_gives_the_same_result(
     files: tuple[Path, Path, set[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Prompts analysed by worker processes: the same state and report."""
+    """Prompts analysed by worker processes, a batch ahead of the one being
+    added: the same state and report."""
     ev, acc, _ = files
     whole = scan([ev], accounts=acc)
     monkeypatch.setattr("distillguard.signals.parallel.MIN_PARALLEL", 50)
     shares: list[int] = []
     real = PromptAnalyzer._ensure_pool
     monkeypatch.setattr(PromptAnalyzer, "_ensure_pool", lambda self: shares.append(1) or real(self))
+    submitted: list[int] = []
+    submit = PromptAnalyzer.submit
+    monkeypatch.setattr(
+        PromptAnalyzer, "submit", lambda self, t: submitted.append(len(t)) or submit(self, t)
+    )
     shared = scan([ev], accounts=acc, batch_rows=500, workers=2)
     assert shares  # the worker process did take shares
+    assert len(submitted) > 1  # batches read ahead were analysed in the background
     assert shared.detection.actions == whole.detection.actions
     a = {k: v.score for k, v in whole.detection.scores.accounts.items()}
     b = {k: v.score for k, v in shared.detection.scores.accounts.items()}
@@ -215,11 +222,13 @@ def test_replay_analysing_prompts_ahead_changes_nothing(
     fetched: list[int] = []
     real = PromptCache.prefetch
     monkeypatch.setattr(
-        PromptCache, "prefetch", lambda self, p: fetched.append(real(self, p)) or fetched[-1]
+        PromptCache,
+        "prefetch",
+        lambda self, p, **kw: fetched.append(real(self, p, **kw)) or fetched[-1],
     )
     ahead = replay([ev], accounts=acc, step_s=900, workers=2)
     assert sum(fetched) > 50
-    monkeypatch.setattr(PromptCache, "prefetch", lambda self, p: 0)
+    monkeypatch.setattr(PromptCache, "prefetch", lambda self, p, **kw: 0)
     plain = replay([ev], accounts=acc, step_s=900)
     assert ahead.detection.actions == plain.detection.actions
     a = {k: v.score for k, v in plain.detection.scores.accounts.items()}

@@ -9,7 +9,7 @@ less often than every step, the steps in between are merged into the state
 together, just before detection: the merge is exact whatever the grouping.
 A prompt's own analysis depends on its text alone, so the embedded engine
 has the prompts of the next ``AHEAD_ROWS`` events analysed in one batch (on
-``workers`` cores) before their steps run; clusters and wrappers are still
+``workers - 1`` other processes, while the steps before run); clusters and wrappers are still
 assigned step by step from the prompts seen so far, so this changes no
 result, only the cost of many small analyses.
 The first time an account gets an enforced action (throttle, degrade,
@@ -255,21 +255,23 @@ def _analysed_ahead(
 ) -> Iterator[Step]:
     """``steps`` as they come, in runs of about ``rows`` events whose new
     prompts ``prompts`` analyses in one batch (with ``analyzer``, which is
-    closed at the end) before the run is yielded."""
+    closed at the end), in the background while the run before is replayed."""
     prompts.analyze = analyzer
     try:
         run: list[Step] = []
+        before: list[Step] = []
         held = 0
         for step in steps:
             run.append(step)
             held += step[1].num_rows
             if held >= rows:
-                prompts.prefetch(_prompts_of(run))
-                yield from run
-                run, held = [], 0
+                prompts.prefetch(_prompts_of(run), background=True)
+                yield from before
+                before, run, held = run, [], 0
         if run:
-            prompts.prefetch(_prompts_of(run))
-            yield from run
+            prompts.prefetch(_prompts_of(run), background=True)
+        yield from before
+        yield from run
     finally:
         analyzer.close()
         prompts.analyze = analyze_prompts

@@ -61,8 +61,9 @@ def scan(
     detection state every ``merge_rows`` events (the merge is exact whatever
     the chunking, so this only bounds memory), and run detection once.
 
-    ``workers`` > 1 analyses large batches of new prompts on that many
-    processes (``signals.parallel``), with the same result. The workers start
+    ``workers`` > 1 analyses the prompts of the batch read ahead on
+    ``workers - 1`` other processes (``signals.parallel``) while this one
+    adds the batch before to the indexes and the state, with the same result. The workers start
     from a fresh interpreter, so a script calling this with ``workers`` > 1
     needs the ``if __name__ == "__main__":`` guard."""
     profile = profile or load_profile()
@@ -93,13 +94,19 @@ def scan(
         analyzer.start()
     try:
         it = iter(reader)
-        while True:
+        t0 = time.perf_counter()
+        coming = next(it, None)
+        timings["ingest"] += time.perf_counter() - t0
+        while coming is not None:
+            batch = coming
             t0 = time.perf_counter()
-            batch = next(it, None)
+            coming = next(it, None)
             timings["ingest"] += time.perf_counter() - t0
-            if batch is None:
-                break
             t0 = time.perf_counter()
+            if coming is not None:
+                # The worker processes analyse the next batch's new prompts
+                # while this process adds this batch's.
+                state.prompts.prefetch(coming.column("prompt"), background=True)
             sig = state.signals(pa.Table.from_batches([batch]))
             con.register("_batch_sig", sig)
             if pending == 0:
