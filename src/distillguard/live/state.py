@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,8 +56,8 @@ class JournalingPromptCache(PromptCache):
         super().__init__()
         self.journal: list[list[str]] = []
 
-    def _analyse(self, texts: list[str]) -> None:
-        super()._analyse(texts)
+    def _analyse(self, texts: list[str], keys: npt.NDArray[np.uint64]) -> None:
+        super()._analyse(texts, keys)
         self.journal.append(list(texts))
 
     def take_journal(self) -> list[list[str]]:
