@@ -20,6 +20,21 @@ def _f(
     return Finding(det, fam, accounts, s, f"{det} reason", {}, link)
 
 
+def _campaign(
+    members: list[str],
+    links: list[Finding],
+    accounts: dict[str, AccountScore],
+    usage: dict[str, Usage],
+    population: tuple[float, float, float],
+    min_requests: float,
+) -> fuse.Campaign | None:
+    """``fuse._campaign`` of one community, given its links as ``_campaigns``
+    hands them over: those tying two members or more, with their members."""
+    inside = [(f, set(members).intersection(f.accounts)) for f in links]
+    ties = [(f, x) for f, x in inside if len(x) >= 2]
+    return fuse._campaign(members, ties, accounts, usage, population, min_requests)
+
+
 def test_one_family_is_capped() -> None:
     assert fuse_families([1.0]) == SINGLE_FAMILY_CAP
     assert fuse_families([1.0, 1.0]) > 0.8
@@ -112,18 +127,18 @@ def test_a_group_in_an_operations_community_is_measured_on_its_own() -> None:
     accounts = {a: AccountScore(a) for a in usage}
     fuse._score_accounts(accounts, own)
     members = sorted(kids + ops)
-    c = fuse._campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    c = _campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
     assert c is not None and c.score >= 0.8
     assert all(len(c.member_families[a]) == 2 for a in members)  # all firm
     assert all(c.part_scores[g] == c.score for g in ops)
     assert all(c.part_scores[k] < 0.5 for k in kids)
     # The same public problems (one family) do not make them one group.
     shared = _f("prompt_reuse", Family.CONTENT, (kids[0], ops[0]), 0.8, "reuse:k0|g0")
-    c = fuse._campaign(members, [*links, shared], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    c = _campaign(members, [*links, shared], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
     assert c is not None and c.part_scores[kids[0]] < 0.5
     # Tied by two families, they are one group, measured together.
     net = _f("account_linking", Family.INFRASTRUCTURE, (kids[0], ops[0]), 0.45, "net:2")
-    c = fuse._campaign(members, [*links, shared, net], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    c = _campaign(members, [*links, shared, net], accounts, usage, (0.0, 0.3, 0.4), 2000.0)
     assert c is not None and not c.part_scores
 
 
@@ -149,7 +164,7 @@ def _campaign_of(links: list[Finding], usage: dict[str, Usage]) -> fuse.Campaign
     accounts = {a: AccountScore(a) for a in usage}
     members = sorted(a for a in usage if not a.startswith("u"))
     population = fuse._baseline(usage.values())
-    c = fuse._campaign(members, links, accounts, usage, population, 2000.0)
+    c = _campaign(members, links, accounts, usage, population, 2000.0)
     assert c is not None
     return c
 
@@ -193,7 +208,7 @@ def test_ties_to_accounts_outside_the_core_are_not_membership() -> None:
     usage |= {k: Usage(8, 0.0, 1.0, 6, 6, 500, 1000) for k in kids}
     accounts = {a: AccountScore(a) for a in usage}
     members = sorted(ops + kids)
-    c = fuse._campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+    c = _campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
     assert c is not None and c.score >= 0.8
     assert len(c.member_families[kids[0]]) < 2
     assert all(len(c.member_families[g]) >= 2 for g in ops)

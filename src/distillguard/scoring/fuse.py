@@ -242,23 +242,29 @@ def _campaigns(
     parts = graph.community_leiden(
         objective_function="modularity", weights="weight", n_iterations=LEIDEN_ITERATIONS
     )
-    # The groups touching each community at two members or more, in order:
-    # one count of (community, group) over all memberships instead of a set
-    # per community.
+    # The groups touching each community at two members or more, in order,
+    # with their members inside it: the memberships sorted by (community,
+    # group) once, instead of intersecting every group with every community.
     community = np.asarray(parts.membership, dtype=np.int64)[flat]
-    touch, times = np.unique(
-        community * len(groups) + np.repeat(np.array(linked, np.int64), sizes), return_counts=True
-    )
-    touch = touch[times >= 2]
+    keys = community * len(groups) + np.repeat(np.array(linked, np.int64), sizes)
+    order = np.argsort(keys, kind="stable")
+    touch, start, times = np.unique(keys[order], return_index=True, return_counts=True)
+    keep = times >= 2
+    touch, start, times = touch[keep], start[keep], times[keep]
     bounds = np.searchsorted(touch // len(groups), np.arange(len(parts) + 1)).tolist()
     touched = (touch % len(groups)).tolist()
+    inside_ids = flat[order].tolist()
+    starts, ends = start.tolist(), (start + times).tolist()
     out = []
     for part, members in enumerate(parts):
         if len(members) < 2:
             continue
         accs = sorted(map(names.__getitem__, members))
-        links = [groups[k] for k in touched[bounds[part] : bounds[part + 1]]]
-        c = _campaign(accs, links, accounts, usage, population, min_campaign_requests)
+        ties = [
+            (groups[touched[j]], {names[i] for i in inside_ids[starts[j] : ends[j]]})
+            for j in range(bounds[part], bounds[part + 1])
+        ]
+        c = _campaign(accs, ties, accounts, usage, population, min_campaign_requests)
         if c is not None:
             out.append(c)
     out.sort(key=lambda c: -c.score)
@@ -326,26 +332,21 @@ def _pair_weights(
 
 def _campaign(
     accs: list[str],
-    links: list[Finding],
+    ties: list[tuple[Finding, set[str]]],
     accounts: dict[str, AccountScore],
     usage: Mapping[str, Usage],
     population: tuple[float, float, float],
     min_campaign_requests: float,
 ) -> Campaign | None:
-    members = set(accs)
+    """The campaign of one community ``accs``, if it is one; ``ties`` are the
+    links tying two of its members or more, each with its members inside."""
     member_best: dict[Family, dict[str, float]] = defaultdict(dict)
-    # The links tying two members or more, with their members inside.
-    ties: list[tuple[Finding, set[str]]] = []
-    for f in links:
-        inside = members.intersection(f.accounts)
-        if len(inside) < 2:
-            continue
+    for f, inside in ties:
         best = member_best[f.family]
         s = f.score
         for a in inside:
             if s > best.get(a, 0.0):
                 best[a] = s
-        ties.append((f, inside))
     # Per family: the mean over members of the strongest link tying each one
     # to another member (0 for members it does not tie). An exact sum: the
     # members were met in set order, which Python's string hashing changes
