@@ -9,9 +9,9 @@ less often than every step, the steps in between are merged into the state
 together, just before detection: the merge is exact whatever the grouping.
 A prompt's own analysis depends on its text alone, so the embedded engine
 has the prompts of the next ``AHEAD_ROWS`` events analysed in one batch (on
-``workers - 1`` other processes, while the steps before run); clusters and wrappers are still
-assigned step by step from the prompts seen so far, so this changes no
-result, only the cost of many small analyses.
+``workers - 1`` other processes, while the steps before run); clusters and
+wrappers are still assigned step by step from the prompts seen so far, so
+this changes no result, only the cost of many small analyses.
 The first time an account gets an enforced action (throttle, degrade,
 suspend) is its ``first_action_at``; everything it sent before then was
 served. Decisions can be withdrawn as evidence changes, so the strongest

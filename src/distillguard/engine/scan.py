@@ -63,9 +63,9 @@ def scan(
 
     ``workers`` > 1 analyses the prompts of the batch read ahead on
     ``workers - 1`` other processes (``signals.parallel``) while this one
-    adds the batch before to the indexes and the state, with the same result. The workers start
-    from a fresh interpreter, so a script calling this with ``workers`` > 1
-    needs the ``if __name__ == "__main__":`` guard."""
+    adds the batch before to the indexes and the state, with the same
+    result. The workers start from a fresh interpreter, so a script calling
+    this with ``workers`` > 1 needs the ``if __name__ == "__main__":`` guard."""
     profile = profile or load_profile()
     con = duckdb.connect(str(database) if database else ":memory:")
     state = DetectionState(con)

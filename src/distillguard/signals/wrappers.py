@@ -206,14 +206,14 @@ class WrapperIndex:
         if not todo:
             return
         bounds = np.searchsorted(seg.row, np.arange(len(texts) + 1))
-        # Per segment: 0 no letters, 1 varying, 2 fixed.
-        kind = np.where(fixed, 2, (seg.hash != 0).astype(np.int8)).astype(np.int8)
         for w, r in todo.items():
             a, b = int(bounds[r]), int(bounds[r + 1])
+            # Per segment of the sample: 0 no letters, 1 varying, 2 fixed.
+            kind = np.where(fixed[a:b], 2, seg.hash[a:b] != 0).astype(np.int8)
             if seg.raw is not None:
-                self._samples[w] = _frame(seg.raw[a:b], kind[a:b])
+                self._samples[w] = _frame(seg.raw[a:b], kind)
             else:
-                self._samples[w] = (texts[r], kind[a:b].tobytes())
+                self._samples[w] = (texts[r], kind.tobytes())
 
 
 def _frame(raw: Sequence[str], kind: npt.NDArray[np.int8]) -> str:
