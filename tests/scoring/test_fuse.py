@@ -180,10 +180,14 @@ def test_a_member_that_takes_none_of_the_harvest_is_not_acted_on() -> None:
 
 
 def test_a_member_with_a_few_requests_gets_the_benefit_of_the_doubt() -> None:
-    # Three ordinary requests say nothing either way: a member tied like the
-    # rest of the swarm stays firm.
+    # A few requests say little either way, and the doubt goes to the
+    # customer: they are read next to the typical account's, not next to the
+    # operation's it is tied to. Three ordinary ones leave it a loose member;
+    # six that all ask for reasoning, like the swarm's, make it a firm one.
     _, links, usage = _swarm_with_a_bystander()
     usage["dev"] = Usage(3, 0.0, 1.0, 0, 1, 30, 100)
+    assert _campaign_of(links, usage).bystanders == {"dev"}
+    usage["dev"] = Usage(6, 0.0, 1.0, 6, 5, 90, 30)
     assert not _campaign_of(links, usage).bystanders
 
 
@@ -320,7 +324,7 @@ def test_one_peers_word_and_one_coincidence_are_not_membership() -> None:
             _f("exchange", Family.EXCHANGE, ("y", *members[:4]), 0.9, "exchange:c1"),
             _f("shared_wrapper", Family.CONTENT, ("y", *members[:4]), 0.8, "wrapper:2"),
         ]
-        usage["y"] = Usage(50, 0.0, 1.0, 10, 20, 100, 500)
+        usage["y"] = Usage(50, 0.0, 1.0, 45, 48, 250, 50)  # harvesting like the rest
         result = score(findings, usage)
         y = result.accounts["y"]
         assert y.campaign_id is not None

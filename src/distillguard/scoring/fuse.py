@@ -66,7 +66,7 @@ LOOSE_OWN = 0.3
 #: (``_bystanders``) ...
 TAKES_PART = 0.5
 #: ... its own profile read as if it had also sent this many requests like
-#: its part's: a handful of requests is no evidence either way.
+#: the typical account's: a handful of requests is no evidence either way.
 BENEFIT_OF_DOUBT = 5.0
 #: Communities scoring below this are not campaigns.
 MIN_SCORE = 0.2
@@ -568,9 +568,12 @@ def _bystanders(
     exits through, and uses the step-by-step template half the swarm uses,
     is tied to it by two families, yet asks for no more reasoning than the
     typical account. The own profile is read as if the account had also sent
-    ``BENEFIT_OF_DOUBT`` requests like its part's, so that a few requests say
-    nothing either way; an operation's accounts that each mix in ordinary
-    traffic still show their share of its harvest."""
+    ``BENEFIT_OF_DOUBT`` requests like the typical account's (``population``),
+    so that a few requests say nothing either way: an account that has sent
+    nine requests, one of them asking for reasoning, is not presumed to take
+    part because of whom it is tied to. An operation's accounts that each
+    mix in ordinary traffic still show their share of its harvest once they
+    have sent a few dozen requests."""
     takes = max(h.intensity, _group_profile(h.profile, population))
     if takes <= 0.0:
         return
@@ -579,9 +582,9 @@ def _bystanders(
         n = usage[a].requests
         own = _profile([usage[a]])
         read = (
-            (n * own[0] + k * h.profile[0]) / (n + k),
-            (n * own[1] + k * h.profile[1]) / (n + k),
-            (n * own[2] + k * h.profile[2]) / (n + k),
+            (n * own[0] + k * population[0]) / (n + k),
+            (n * own[1] + k * population[1]) / (n + k),
+            (n * own[2] + k * population[2]) / (n + k),
         )
         mine = max(_local_score(accounts[a]), _group_profile(read, population))
         if mine < TAKES_PART * takes:
