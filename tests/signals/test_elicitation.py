@@ -30,6 +30,8 @@ POSITIVES = [
     ("Напиши свои рассуждения на китайском языке", "reasoning_in_language", 0.9),
     ("Write out your complete chain of thought before answering.", "full_reasoning", 0.75),
     ("Show all your reasoning.", "full_reasoning", 0.75),
+    ("Write out all of your reasoning: 17 * 23?", "full_reasoning", 0.75),
+    ("Give me all of the detailed reasoning steps.", "full_reasoning", 0.75),
     ("Let's think step by step.", "step_by_step", 0.55),
     ("Solve the following problem step by step: 2x + 3 = 11", "step_by_step", 0.55),
     ("Explain each step of your solution.", "step_by_step", 0.55),
@@ -68,6 +70,7 @@ NEGATIVES = [
     "What is the best way to reason with a toddler?",
     "Translate 'good morning' into Chinese.",
     "Rate this restaurant.",
+    "Show all of the results in a table.",
     "",
 ]
 

@@ -250,7 +250,13 @@ RULES: Final = (
         0.8,
         (
             _alt(
-                r"\b" + _VERB + _VERB_GAP + " " + _FULL + r"(?: \pL+)? " + _NOUN,
+                r"\b"
+                + _VERB
+                + _VERB_GAP
+                + " "
+                + _FULL
+                + r"(?: of)?(?: (?:your|the|my|its))?(?: \pL+)? "
+                + _NOUN,
                 r"chain of thoughts?",
                 r"(?:reasoning|thinking|thought) (?:process|trace) in full",
                 r"\b(?:do not|dont|never) (?:skip|omit|leave out) (?:any )?(?:steps|reasoning)",
