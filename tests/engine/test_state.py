@@ -140,3 +140,50 @@ def test_empty_update_is_a_no_op() -> None:
     stats = state.update(make_events([]))
     assert stats.events == 0
     assert state.context().features.num_rows == 0
+
+
+def test_reasoning_expected_is_what_the_same_models_return() -> None:
+    """A reasoning model returns reasoning to every caller: each account's
+    expectation is the typical reasoning and output tokens per request of
+    the models it uses, read on the accounts that use each model alone and
+    seldom ask for reasoning: a swarm asking for it on the same model, more
+    numerous than its ordinary users, does not set the norm."""
+    rows: list[dict[str, object]] = []
+    t = 1_700_000_000.0
+
+    def send(acc: str, model: str, n: int, reasoning: int, output: int, ask: str = "") -> None:
+        nonlocal t
+        for _ in range(n):
+            t += 7.0
+            rows.append(
+                {
+                    "ts": t,
+                    "account_id": acc,
+                    "prompt": f"{ask}question {len(rows)}",
+                    "model": model,
+                    "output_tokens": output,
+                    "reasoning_tokens": reasoning,
+                }
+            )
+
+    for k in range(30):
+        if k < 25:
+            send(f"think{k:02d}", "thinker", 6, 900, 100)
+        send(f"plain{k:02d}", "plain", 6, 0, 300)
+    for k in range(40):
+        send(f"swarm{k:02d}", "thinker", 6, 3000, 100, ask="Write out all of your reasoning: ")
+    send("mixed", "plain", 3, 0, 300)
+    send("mixed", "thinker", 3, 2000, 100)
+    send("rare", "unusual", 6, 50, 50)
+    state = DetectionState()
+    state.update(make_events(rows))
+    ctx = state.context()
+    ids = ctx.features.column("account_id").to_pylist()
+    expected = dict(zip(ids, ctx.reasoning_expected.tolist(), strict=True))
+    assert expected["think03"] == pytest_approx(0.9)
+    assert expected["plain03"] == pytest_approx(0.0)
+    # Three requests of each model: 2700 reasoning tokens out of 3900.
+    assert expected["mixed"] == pytest_approx(2700 / 3900)
+    # Too few accounts use this model alone to know it: the typical account
+    # overall among those that seldom ask for reasoning (most get none).
+    assert expected["rare"] == pytest_approx(0.0)

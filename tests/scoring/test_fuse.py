@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
@@ -244,6 +245,20 @@ def test_a_subject_alone_is_not_a_harvest() -> None:
         result = score(findings, usage)
         assert all(c.score < 0.5 for c in result.campaigns)
         assert all(a.score < 0.5 for a in result.accounts.values())
+
+
+def test_reasoning_a_model_returns_to_everyone_is_not_a_harvest() -> None:
+    """The study group picked a reasoning model, which returns 800 reasoning
+    tokens in every 1,000 to every caller: that is no harvest. Twice what the
+    same model returns to the typical account would be."""
+    for expected, harvest in ((0.8, False), (0.4, True)):
+        _, findings, usage = _study_group(elicit=0.05, reasoning=800)
+        usage = {
+            a: replace(u, reasoning_expected=expected if a.startswith("k") else 0.4)
+            for a, u in usage.items()
+        }
+        result = score(findings, usage)
+        assert any(c.score >= 0.5 for c in result.campaigns) == harvest
 
 
 def test_a_subject_with_elicited_reasoning_is_a_harvest() -> None:

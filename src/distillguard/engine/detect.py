@@ -36,6 +36,7 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
     first, last = column(feats, "first_ts"), column(feats, "last_ts")
     elicit = column(feats, "elicit_share") * n
     reas, out = column(feats, "reasoning_tokens"), column(feats, "output_tokens")
+    expected = ctx.reasoning_expected
     area = dict(zip(*ctx.sql(_HARVEST_AREA_SQL).to_pydict().values(), strict=True))
     # Only a declared owning entity makes accounts one organisation; a shared
     # payment instrument is evidence, not a declaration.
@@ -50,6 +51,7 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
             float(reas[i]),
             float(out[i]),
             owner[i],
+            float(expected[i]),
         )
         for i, a in enumerate(ids)
     }

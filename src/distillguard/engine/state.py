@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TypeVar, cast
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -94,6 +95,40 @@ KEY_HASH: dict[str, str] = {
 }
 _HASH_PROBE = "hash('distillguard', 'key', 'hash')"
 
+#: A model's typical reasoning-token share is read on at least this many
+#: accounts that use it (almost) alone; below, the typical account's overall.
+MODEL_BASELINE_ACCOUNTS = 20
+#: ...and that ask for written-out reasoning in less than this share of
+#: their requests: what a model returns to ordinary requests.
+MODEL_BASELINE_MAX_ELICIT = 0.1
+
+# The reasoning-token share each account would get if each of its requests
+# returned the typical reasoning and output tokens of its model: medians per
+# request over the accounts that use the model almost alone and seldom ask
+# for written-out reasoning (the typical such account's overall where a
+# model has too few). A reasoning model returns reasoning to every caller:
+# what sets a harvest apart is more of it than ordinary requests get from
+# the same models. The accounts that ask for reasoning are left out of the
+# norm, or a swarm of thousands of accounts on one model would set it: on
+# simulated traffic, half the accounts that use the main reasoning model
+# alone are a swarm's, and the median with them is three times the median
+# without.
+_REASONING_EXPECTED_SQL = """
+WITH single AS (
+    SELECT k.key AS model, f.reasoning_tokens / f.n AS r, f.output_tokens / f.n AS o
+    FROM acct_key k JOIN _feat f USING (account_id)
+    WHERE k.family = 'model' AND f.n >= 5 AND k.n >= 0.9 * f.n AND f.elicit_share < $ordinary
+), base AS (
+    SELECT model, median(r) AS r, median(o) AS o
+    FROM single GROUP BY model HAVING count(*) >= $least
+)
+SELECT k.account_id,
+    sum(k.n * coalesce(b.r, $r)) / greatest(sum(k.n * (coalesce(b.r, $r) + coalesce(b.o, $o))), 1)
+        AS expected
+FROM acct_key k LEFT JOIN base b ON b.model = k.key
+WHERE k.family = 'model' GROUP BY k.account_id
+"""
+
 #: A model first seen this long after the observation started counts as new.
 NEW_MODEL_GRACE_S = 24 * 3600.0
 #: The window after a model's first appearance in which traffic counts as a pivot.
@@ -117,6 +152,7 @@ class DetectionContext:
         self.now = now
         self.prompts = prompts
         self._features: pa.Table | None = None
+        self._reasoning_expected: np.ndarray | None = None
         self._shared: dict[str, object] = {}
 
     def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
@@ -140,6 +176,48 @@ class DetectionContext:
         if self._features is None:
             self._features = self.sql("SELECT * FROM features ORDER BY account_id")
         return self._features
+
+    @property
+    def reasoning_expected(self) -> np.ndarray:
+        """Per account of :attr:`features`, the reasoning-token share the
+        typical account gets from the same models (``_REASONING_EXPECTED_SQL``)."""
+        if self._reasoning_expected is None:
+            feats = self.features
+            n = feats.column("n").to_numpy()
+            elicit = pc.fill_null(feats.column("elicit_share"), 0.0).to_numpy()
+            typical = (n >= 5) & (elicit < MODEL_BASELINE_MAX_ELICIT)
+            per_req = {
+                k: float(
+                    np.median(pc.fill_null(feats.column(c), 0).to_numpy()[typical] / n[typical])
+                )
+                if typical.any()
+                else 0.0
+                for k, c in (("r", "reasoning_tokens"), ("o", "output_tokens"))
+            }
+            overall = per_req["r"] / max(per_req["r"] + per_req["o"], 1.0)
+            self.con.register(
+                "_feat",
+                feats.select(
+                    ["account_id", "n", "elicit_share", "reasoning_tokens", "output_tokens"]
+                ),
+            )
+            try:
+                rows = self.con.execute(
+                    _REASONING_EXPECTED_SQL,
+                    {
+                        "least": MODEL_BASELINE_ACCOUNTS,
+                        "ordinary": MODEL_BASELINE_MAX_ELICIT,
+                        **per_req,
+                    },
+                ).fetchall()
+            finally:
+                self.con.unregister("_feat")
+            expected = dict(rows)
+            ids = feats.column("account_id").to_pylist()
+            self._reasoning_expected = np.array(
+                [expected.get(a, overall) for a in ids], dtype=np.float64
+            )
+        return self._reasoning_expected
 
     @property
     def n_accounts(self) -> int:

@@ -96,6 +96,8 @@ class Usage:
     reasoning_tokens: float = 0.0
     output_tokens: float = 0.0
     owner: str | None = None  # declared owning entity, if any
+    #: the reasoning-token share the typical account gets from the same models
+    reasoning_expected: float = 0.0
 
 
 @dataclass(slots=True)
@@ -580,7 +582,7 @@ def _bystanders(
     k = BENEFIT_OF_DOUBT
     for a in part:
         n = usage[a].requests
-        own = _profile([usage[a]])
+        own = _profile(usage[a])
         read = (
             (n * own[0] + k * population[0]) / (n + k),
             (n * own[1] + k * population[1]) / (n + k),
@@ -661,22 +663,19 @@ def _core_signals(part: list[str], h: _Harvest, n_parts: int) -> list[str]:
     ]
 
 
-def _profile(use: Iterable[Usage]) -> tuple[float, float, float]:
-    """Shares of elicited reasoning, harvestable areas and reasoning tokens."""
-    n = e = h = r = o = 0.0
-    for u in use:
-        n += u.requests
-        e += u.elicit
-        h += u.harvest_area
-        r += u.reasoning_tokens
-        o += u.output_tokens
-    return e / max(n, 1.0), h / max(n, 1.0), r / max(r + o, 1.0)
+def _profile(u: Usage) -> tuple[float, float, float]:
+    """Shares of elicited reasoning and harvestable areas in the account's
+    requests, and how far its reasoning-token share exceeds what the typical
+    account gets from the same models (``Usage.reasoning_expected``)."""
+    n = max(float(u.requests), 1.0)
+    r = u.reasoning_tokens / max(u.reasoning_tokens + u.output_tokens, 1.0)
+    return u.elicit / n, u.harvest_area / n, r - u.reasoning_expected
 
 
 def _baseline(use: Iterable[Usage]) -> tuple[float, float, float]:
     """The typical account's shares (medians over accounts with a few
     requests), so that heavy users, attackers included, do not set the norm."""
-    shares = [_profile([u]) for u in use if u.requests >= 5]
+    shares = [_profile(u) for u in use if u.requests >= 5]
     if not shares:
         return 0.0, 0.0, 0.0
     cols = list(zip(*shares, strict=True))
@@ -694,7 +693,7 @@ def _sq(x: float, at: float, width: float) -> float:
 def _member_profile(use: list[Usage]) -> tuple[float, float, float]:
     """Mean of the members' own shares: every account counts once, so two
     heavy accounts cannot lend their profile to a crowd around them."""
-    shares = [_profile([u]) for u in use]
+    shares = [_profile(u) for u in use]
     n = max(len(shares), 1)
     return (
         sum(x[0] for x in shares) / n,
@@ -709,7 +708,9 @@ def _group_profile(
     """How far the group's combined traffic looks like a harvest of reasoning.
 
     What a distiller takes is written-out reasoning: asked for in the prompt
-    (elicitation) or returned by a reasoning model (reasoning tokens). The
+    (elicitation) or returned by a reasoning model (reasoning tokens, counted
+    beyond what the same models return to the typical account: a team that
+    picked a reasoning model gets its reasoning on every request). The
     subject alone (maths, code) is what every study group, tutoring app or
     coding team works on, so it strengthens those two cues but never stands
     in for them: a classroom asking its homework problems, without asking for
@@ -731,7 +732,8 @@ def _profile_signals(
     return [
         f"profile of the members measured (mean): {e:.0%} of requests elicit written-out reasoning "
         f"(typical account {e0:.0%}); {h:.0%} maths/code/reasoning ({h0:.0%}); reasoning "
-        f"tokens {r:.0%} of output ({r0:.0%})"
+        f"tokens {r:+.0%} of output beside what the same models return to the typical "
+        f"account ({r0:+.0%})"
     ]
 
 
