@@ -114,19 +114,27 @@ MODEL_BASELINE_MAX_ELICIT = 0.1
 # alone are a swarm's, and the median with them is three times the median
 # without.
 _REASONING_EXPECTED_SQL = """
-WITH single AS (
-    SELECT k.key AS model, f.reasoning_tokens / f.n AS r, f.output_tokens / f.n AS o
-    FROM acct_key k JOIN _feat f USING (account_id)
-    WHERE k.family = 'model' AND f.n >= 5 AND k.n >= 0.9 * f.n AND f.elicit_share < $ordinary
+WITH ordinary AS (
+    SELECT account_id, n, reasoning_tokens / n AS r, output_tokens / n AS o
+    FROM _feat WHERE n >= 5 AND elicit_share < $ordinary
+), overall AS (
+    SELECT coalesce(median(r), 0) AS r, coalesce(median(o), 0) AS o FROM ordinary
 ), base AS (
-    SELECT model, median(r) AS r, median(o) AS o
-    FROM single GROUP BY model HAVING count(*) >= $least
+    SELECT k.key AS model, median(f.r) AS r, median(f.o) AS o
+    FROM acct_key k JOIN ordinary f USING (account_id)
+    WHERE k.family = 'model' AND k.n >= 0.9 * f.n
+    GROUP BY k.key HAVING count(*) >= $least
+), per_model AS (
+    SELECT k.account_id, k.n, coalesce(b.r, overall.r) AS r, coalesce(b.o, overall.o) AS o
+    FROM acct_key k CROSS JOIN overall LEFT JOIN base b ON b.model = k.key
+    WHERE k.family = 'model'
 )
-SELECT k.account_id,
-    sum(k.n * coalesce(b.r, $r)) / greatest(sum(k.n * (coalesce(b.r, $r) + coalesce(b.o, $o))), 1)
-        AS expected
-FROM acct_key k LEFT JOIN base b ON b.model = k.key
-WHERE k.family = 'model' GROUP BY k.account_id
+SELECT coalesce(
+    sum(m.n * m.r) / greatest(sum(m.n * (m.r + m.o)), 1),
+    any_value(overall.r) / greatest(any_value(overall.r + overall.o), 1)
+) AS expected
+FROM _feat f CROSS JOIN overall LEFT JOIN per_model m USING (account_id)
+GROUP BY f.account_id ORDER BY f.account_id
 """
 
 #: A model first seen this long after the observation started counts as new.
@@ -182,41 +190,14 @@ class DetectionContext:
         """Per account of :attr:`features`, the reasoning-token share the
         typical account gets from the same models (``_REASONING_EXPECTED_SQL``)."""
         if self._reasoning_expected is None:
-            feats = self.features
-            n = feats.column("n").to_numpy()
-            elicit = pc.fill_null(feats.column("elicit_share"), 0.0).to_numpy()
-            typical = (n >= 5) & (elicit < MODEL_BASELINE_MAX_ELICIT)
-            per_req = {
-                k: float(
-                    np.median(pc.fill_null(feats.column(c), 0).to_numpy()[typical] / n[typical])
-                )
-                if typical.any()
-                else 0.0
-                for k, c in (("r", "reasoning_tokens"), ("o", "output_tokens"))
-            }
-            overall = per_req["r"] / max(per_req["r"] + per_req["o"], 1.0)
-            self.con.register(
-                "_feat",
-                feats.select(
-                    ["account_id", "n", "elicit_share", "reasoning_tokens", "output_tokens"]
-                ),
-            )
+            cols = ["account_id", "n", "elicit_share", "reasoning_tokens", "output_tokens"]
+            self.con.register("_feat", self.features.select(cols))
             try:
-                rows = self.con.execute(
-                    _REASONING_EXPECTED_SQL,
-                    {
-                        "least": MODEL_BASELINE_ACCOUNTS,
-                        "ordinary": MODEL_BASELINE_MAX_ELICIT,
-                        **per_req,
-                    },
-                ).fetchall()
+                params = {"least": MODEL_BASELINE_ACCOUNTS, "ordinary": MODEL_BASELINE_MAX_ELICIT}
+                expected = self.con.execute(_REASONING_EXPECTED_SQL, params).fetchnumpy()
             finally:
                 self.con.unregister("_feat")
-            expected = dict(rows)
-            ids = feats.column("account_id").to_pylist()
-            self._reasoning_expected = np.array(
-                [expected.get(a, overall) for a in ids], dtype=np.float64
-            )
+            self._reasoning_expected = np.asarray(expected["expected"], dtype=np.float64)
         return self._reasoning_expected
 
     @property
