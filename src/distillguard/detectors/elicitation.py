@@ -21,7 +21,9 @@ class ReasoningElicitationDetector(Detector):
 
     Asking for step-by-step explanations is normal for a person; a *share* near
     one over hundreds of requests, with strong wording, is what harvesting
-    looks like.
+    looks like. Reasoning tokens count beyond what the same models return to
+    ordinary requests (``DetectionContext.reasoning_expected``): a reasoning
+    model returns reasoning to every caller, so choosing one is not evidence.
     """
 
     name: ClassVar[str] = "reasoning_elicitation"
@@ -36,8 +38,9 @@ class ReasoningElicitationDetector(Detector):
         share = column(f, "elicit_share")
         strong = column(f, "elicit_strong_share")
         reas = np.nan_to_num(column(f, "reasoning_share"), nan=0.0)
+        expected = ctx.reasoning_expected
         s = 1.0 - (1.0 - squash(share, 0.6, 0.08)) * (1.0 - squash(strong, 0.35, 0.07))
-        s = s * (0.75 + 0.25 * squash(reas, 0.4, 0.1))
+        s = s * (0.75 + 0.25 * squash(reas - expected, 0.15, 0.05))
         score = s * squash(n, self.min_requests, self.min_requests / 4)
         ids = f.column("account_id").to_pylist()
         out = []
@@ -47,11 +50,13 @@ class ReasoningElicitationDetector(Detector):
                     (ids[i],),
                     score[i],
                     f"{share[i]:.0%} of {int(n[i])} prompts ask for written-out reasoning "
-                    f"({strong[i]:.0%} forcefully); reasoning tokens are {reas[i]:.0%} of output",
+                    f"({strong[i]:.0%} forcefully); reasoning tokens are {reas[i]:.0%} of output "
+                    f"({expected[i]:.0%} for ordinary requests to the same models)",
                     {
                         "elicit_share": float(share[i]),
                         "strong_share": float(strong[i]),
                         "reasoning_share": float(reas[i]),
+                        "reasoning_expected": float(expected[i]),
                         "requests": int(n[i]),
                     },
                 )

@@ -1,0 +1,57 @@
+"""The reasoning-elicitation detector reads reasoning tokens against what the
+same models return to ordinary requests."""
+
+from __future__ import annotations
+
+from distillguard.detectors.elicitation import ReasoningElicitationDetector
+from distillguard.engine.state import DetectionState
+from tests.conftest import make_events
+
+ASK = "Write out all of your reasoning step by step before the answer: "
+
+
+def _state() -> DetectionState:
+    rows: list[dict[str, object]] = []
+    t = 1_700_000_000.0
+
+    def send(acc: str, model: str, n: int, reasoning: int, output: int, ask: str = "") -> None:
+        nonlocal t
+        for _ in range(n):
+            t += 11.0
+            rows.append(
+                {
+                    "ts": t,
+                    "account_id": acc,
+                    "prompt": f"{ask}what is {len(rows)} squared plus {len(rows) % 7}?",
+                    "model": model,
+                    "output_tokens": output,
+                    "reasoning_tokens": reasoning,
+                }
+            )
+
+    for k in range(25):
+        send(f"think{k:02d}", "thinker", 6, 500, 500)
+        send(f"plain{k:02d}", "plain", 6, 0, 400)
+    # Three accounts that ask for written-out reasoning in every request:
+    # one on the model without reasoning, one getting from the reasoning
+    # model what everybody gets, one getting far more.
+    send("asks_plain", "plain", 60, 0, 400, ask=ASK)
+    send("asks_thinker", "thinker", 60, 500, 500, ask=ASK)
+    send("asks_more", "thinker", 60, 3000, 100, ask=ASK)
+    state = DetectionState()
+    state.update(make_events(rows))
+    return state
+
+
+def test_reasoning_tokens_count_beyond_what_the_model_returns_to_everyone() -> None:
+    findings = ReasoningElicitationDetector().detect(_state().context())
+    by = {f.accounts[0]: f for f in findings}
+    assert {"asks_plain", "asks_thinker", "asks_more"} <= set(by)
+    assert not {a for a in by if a.startswith(("think", "plain"))}
+    # Choosing a reasoning model is not evidence: the same asking scores the
+    # same whichever model answers, until the reasoning exceeds its norm.
+    assert abs(by["asks_thinker"].score - by["asks_plain"].score) < 0.01
+    assert by["asks_more"].score > by["asks_thinker"].score + 0.1
+    assert by["asks_thinker"].evidence["reasoning_expected"] == 0.5
+    assert "for ordinary requests to the same models" in by["asks_more"].reason
+
