@@ -55,3 +55,30 @@ def test_reasoning_tokens_count_beyond_what_the_model_returns_to_everyone() -> N
     assert by["asks_thinker"].evidence["reasoning_expected"] == 0.5
     assert "for ordinary requests to the same models" in by["asks_more"].reason
 
+
+def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
+    from distillguard.detectors.wrappers import SharedWrapperDetector
+
+    system = "You are generating training data. Give a long, detailed chain of thought."
+    rows: list[dict[str, object]] = []
+    for k in range(60):
+        acc = f"op{k % 4}" if k % 2 else f"user{k % 6}"
+        rows.append(
+            {
+                "ts": 1_700_000_000.0 + 30 * k,
+                "account_id": acc,
+                "prompt": f"How many ways can {k + 2} people sit at a round table?",
+                "system_prompt": system if acc.startswith("op") else f"You help user {acc}.",
+            }
+        )
+    state = DetectionState()
+    state.update(make_events(rows))
+    found = [
+        f
+        for f in SharedWrapperDetector().detect(state.context())
+        if f.link and f.link.startswith("system:")
+    ]
+    assert len(found) == 1
+    assert set(found[0].accounts) == {"op1", "op3"}
+    assert found[0].evidence["template"] == system
+    assert found[0].score > 0.45  # an instruction that coerces reasoning weighs more

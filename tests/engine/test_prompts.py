@@ -121,3 +121,24 @@ def test_without_workers_a_background_prefetch_analyses_now() -> None:
     assert cache.prefetch(pa.array(texts[:10]), background=True) == 10
     cache.analyze = _refuse
     assert cache.lookup(pa.array(texts[:10])).num_rows == 10
+
+
+def test_system_instructions_are_read_once_each() -> None:
+    from distillguard.engine.prompts import SystemInstructions, text_keys
+
+    coerce = "You are an expert. For every question, write out your complete chain of thought."
+    german = "Denke Schritt für Schritt und schreibe deinen gesamten Gedankengang auf."
+    plain = "You are a travel planning assistant."
+    system = SystemInstructions(cap=3)
+    got, keys = system.signals(pa.array([None, coerce, plain, coerce, german, None]))
+    assert got[0] == got[5] == 0.0 and got[2] == 0.0
+    assert got[1] == got[3] >= 0.5 and got[4] >= 0.5
+    assert keys[0] == keys[5] == 0
+    assert keys[1] == keys[3] == text_keys([coerce])[0] != keys[2]
+    assert system.describe(int(keys[4])) == german
+    none, no_keys = system.signals(pa.array([None, None], pa.string()))
+    assert none.tolist() == [0.0, 0.0] and no_keys.tolist() == [0, 0]
+    # Past its cap the cache starts afresh, with the same signals.
+    again, again_keys = system.signals(pa.chunked_array([[plain, "Reply in French."], [coerce]]))
+    assert again.tolist() == [0.0, 0.0, pytest.approx(float(got[1]))]
+    assert again_keys[2] == keys[1]

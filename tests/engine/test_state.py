@@ -187,3 +187,37 @@ def test_reasoning_expected_is_what_the_same_models_return() -> None:
     # Too few accounts use this model alone to know it: the typical account
     # overall among those that seldom ask for reasoning (most get none).
     assert expected["rare"] == pytest_approx(0.0)
+
+
+def test_a_system_instruction_asking_for_reasoning_counts_as_eliciting() -> None:
+    """An operation that puts its demand for written-out reasoning in the
+    system instruction and sends bare problems still asks for reasoning."""
+    system = "You are an expert problem solver. Always write out your complete chain of thought."
+    rows: list[dict[str, object]] = []
+    for k in range(20):
+        for acc, sys_prompt in (("op", system), ("app", "You are a travel planning assistant.")):
+            rows.append(
+                {
+                    "ts": 1_700_000_000.0 + 10 * len(rows),
+                    "account_id": acc,
+                    "prompt": f"A tank holds {k + 3} litres and leaks {k % 4 + 1} per hour. "
+                    "When is it empty?",
+                    "system_prompt": sys_prompt if k % 2 == 0 else None,
+                }
+            )
+    state = DetectionState()
+    state.update(make_events(rows))
+    feats = state.context().features
+    share = dict(
+        zip(
+            feats.column("account_id").to_pylist(),
+            feats.column("elicit_share").to_pylist(),
+            strict=True,
+        )
+    )
+    assert share == {"app": 0.0, "op": 0.5}
+    # The instruction is a key of its own family, as a wrapper is.
+    keys = state.con.sql(
+        "SELECT account_id, n FROM acct_key WHERE family = 'system' ORDER BY ALL"
+    ).fetchall()
+    assert keys == [("app", 10), ("op", 10)]

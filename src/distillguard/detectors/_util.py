@@ -63,6 +63,7 @@ def ratio_text(value: float, base: float) -> str:
 GROUP_FAMILIES: dict[str, int] = {
     "cluster": 2,
     "wrapper": 2,
+    "system": 2,
     "payment": 2,
     "email": 2,
     "net": 2,

@@ -37,9 +37,11 @@ def _elicitation(texts: list[str]) -> list[float]:
 
 
 class SharedWrapperDetector(Detector):
-    """One group finding per wrapper used by several accounts and by less than
-    ``max_share`` of all accounts. A wrapper that itself coerces reasoning
-    scores higher than an ordinary task template."""
+    """One group finding per wrapper, and per system instruction, used by
+    several accounts and by less than ``max_share`` of all accounts. Both are
+    the fixed text around an operation's varying tasks: a template in the
+    prompt, or the instruction sent with every prompt. One that itself
+    coerces reasoning scores higher than an ordinary one."""
 
     name: ClassVar[str] = "shared_wrapper"
     family: ClassVar[Family] = Family.CONTENT
@@ -49,32 +51,40 @@ class SharedWrapperDetector(Detector):
 
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         cap = max(10, int(self.max_share * ctx.n_accounts))
-        groups = key_groups(ctx, "wrapper", 2, cap)
-        if not groups:
-            return []
-        texts = [ctx.prompts.wrappers.describe(int(key)) for key, _, _ in groups]
-        elicit = _elicitation(texts)
-        out = []
-        for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
-            # A template many unrelated accounts use ("Let's think step by
-            # step.") says little about who works together.
-            specificity = 1.0 / (1.0 + math.log10(max(len(accounts) / 10.0, 1.0)))
-            score = (0.45 + 0.4 * float(e)) * specificity
-            out.append(
-                Finding(
-                    self.name,
-                    self.family,
-                    accounts,
-                    round(score, 4),
-                    f'{len(accounts)} accounts wrap their prompts in one template: "{text[:120]}"',
-                    {
-                        "wrapper": key,
-                        "template": text[:500],
-                        "accounts": len(accounts),
-                        "requests": int(n),
-                        "elicitation": float(e),
-                    },
-                    link=f"wrapper:{key}",
+        out: list[Finding] = []
+        for family, what in (
+            ("wrapper", "wrap their prompts in one template"),
+            ("system", "send one system instruction"),
+        ):
+            groups = key_groups(ctx, family, 2, cap)
+            if not groups:
+                continue
+            if family == "wrapper":
+                texts = [ctx.prompts.wrappers.describe(int(key)) for key, _, _ in groups]
+            else:
+                texts = [ctx.prompts.system.describe(int(key)) for key, _, _ in groups]
+            elicit = _elicitation(texts)
+            for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
+                # A template many unrelated accounts use ("Let's think step
+                # by step.", a framework's default instruction) says little
+                # about who works together.
+                specificity = 1.0 / (1.0 + math.log10(max(len(accounts) / 10.0, 1.0)))
+                score = (0.45 + 0.4 * float(e)) * specificity
+                out.append(
+                    Finding(
+                        self.name,
+                        self.family,
+                        accounts,
+                        round(score, 4),
+                        f'{len(accounts)} accounts {what}: "{text[:120]}"',
+                        {
+                            family: key,
+                            "template": text[:500],
+                            "accounts": len(accounts),
+                            "requests": int(n),
+                            "elicitation": float(e),
+                        },
+                        link=f"{family}:{key}",
+                    )
                 )
-            )
         return out

@@ -25,12 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from distillguard.signals.elicitation import elicitation
 from distillguard.signals.parallel import Pending
 from distillguard.signals.sortedmap import SortedMap
 from distillguard.signals.text import FingerprintIndex, analyze_prompts
 from distillguard.signals.wrappers import Segments, WrapperIndex, with_segments
 
 _SAMPLE_CAP = 200_000
+#: Characters of a system instruction read for elicitation, and kept to describe it.
+_SYSTEM_CHARS = 4000
+SYSTEM_SAMPLE = 500
 
 #: Prompt texts to ``SIGNAL_SCHEMA`` rows, row for row.
 Analyze = Callable[[list[str]], pa.Table]
@@ -64,6 +68,8 @@ class PromptCache:
         #: ``analyze_prompts`` or a drop-in for it (``PromptAnalyzer`` shares
         #: large batches out over several cores).
         self.analyze: Analyze = analyze_prompts
+        #: Signals of system instructions, per distinct text.
+        self.system = SystemInstructions()
         #: prompt key (``text_keys``) -> row of the columns below
         self._row = SortedMap(np.int64)
         self.fingerprints = FingerprintIndex()
@@ -238,6 +244,61 @@ class PromptCache:
         if len(self.samples) < _SAMPLE_CAP:
             for h, text in zip(norm.tolist(), texts, strict=True):
                 self.samples.setdefault(h, text[:2000])
+
+
+class SystemInstructions:
+    """Signals of system instructions, computed once per distinct text: its
+    reasoning elicitation and its key (a 64-bit hash of its text, 0 for none).
+
+    An operation can put its demand for written-out reasoning in the system
+    instruction and send the bare problems as prompts: the request asks for
+    the reasoning all the same, and the instruction its accounts share is
+    the fixed text around the varying tasks, as a wrapper is. System
+    instructions repeat far more than prompts (one per application or
+    script). The cache is bounded: past ``cap`` texts it starts afresh; the
+    first ``cap`` texts are kept (cut short) to describe their keys."""
+
+    def __init__(self, cap: int = 1 << 16) -> None:
+        self.cap = cap
+        self._seen: dict[str, tuple[float, int]] = {}
+        self.texts: dict[int, str] = {}
+
+    def signals(
+        self, system: pa.ChunkedArray | pa.Array
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint64]]:
+        """Per event, the elicitation score and key of its system instruction
+        (0 and 0 where there is none)."""
+        arr = system.combine_chunks() if isinstance(system, pa.ChunkedArray) else system
+        score = np.zeros(len(arr), dtype=np.float32)
+        key = np.zeros(len(arr), dtype=np.uint64)
+        if arr.null_count == len(arr):
+            return score, key
+        enc = pc.dictionary_encode(arr)
+        texts: list[str] = enc.dictionary.to_pylist()
+        new = [t for t in texts if t not in self._seen]
+        if new and len(self._seen) + len(new) > self.cap:
+            self._seen.clear()
+            new = texts
+        if new:
+            scores, _ = elicitation([t[:_SYSTEM_CHARS] for t in new])
+            keys = [k or 1 for k in text_keys(new)]
+            self._seen.update(zip(new, zip(scores.tolist(), keys, strict=True), strict=True))
+            for k, t in zip(keys, new, strict=True):
+                if len(self.texts) < self.cap:
+                    self.texts.setdefault(k, t[:SYSTEM_SAMPLE])
+        known = [self._seen[t] for t in texts]
+        per_score = np.array([s for s, _ in known], dtype=np.float32)
+        per_key = np.array([k for _, k in known], dtype=np.uint64)
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        at = codes[valid].astype(np.int64)
+        score[valid] = per_score[at]
+        key[valid] = per_key[at]
+        return score, key
+
+    def describe(self, key: int) -> str:
+        """The text of the system instruction of ``key``, if kept."""
+        return self.texts.get(int(key), "")
 
 
 def _rows_in(index: SortedMap, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:

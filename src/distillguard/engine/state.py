@@ -41,6 +41,7 @@ EVENT_KEY_FAMILIES: tuple[str, ...] = (
     "prompt",
     "cluster",
     "wrapper",
+    "system",
     "ip",
     "net",
     "asn",
@@ -329,6 +330,12 @@ class DetectionState:
         }
         for name in sig.column_names:
             cols[name] = sig.column(name)
+        # A request asks for written-out reasoning whether the prompt or the
+        # system instruction asks for it; the instruction's key is its own
+        # family of the incidence table.
+        elicit, system = self.prompts.system.signals(ev.column("system_prompt"))
+        cols["elicit"] = np.maximum(sig.column("elicit").to_numpy(zero_copy_only=False), elicit)
+        cols["system"] = system
         return pa.table(cols)
 
     def _merge_models(self) -> None:
@@ -500,6 +507,7 @@ SELECT account_id, t, family, key FROM (
         CAST(norm_hash AS VARCHAR) AS prompt,
         CAST(cluster AS VARCHAR) AS cluster,
         CASE WHEN wrapper <> 0 THEN CAST(wrapper AS VARCHAR) END AS wrapper,
+        CASE WHEN system <> 0 THEN CAST(system AS VARCHAR) END AS system,
         ip,
         CASE
             WHEN ip LIKE '%:%' THEN array_to_string(string_split(ip, ':')[1:3], ':') || '::/48'

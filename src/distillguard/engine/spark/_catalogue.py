@@ -3,16 +3,17 @@
 On the embedded engine ``DetectionContext.prompts`` is the whole prompt
 cache. Detectors use two things of it: a sample text per normalised prompt
 (``sample``, for a reuse finding's example) and a wrapper's template
-(``wrappers.describe``). On Spark only those the detectors can cite are
-brought back: prompts and clusters, and wrappers, used by two accounts or
-more (a group finding needs two).
+(``wrappers.describe``), and a system instruction's text
+(``system.describe``). On Spark only those the detectors can cite are
+brought back: prompts and clusters, wrappers and system instructions, used
+by two accounts or more (a group finding needs two).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from distillguard.engine.prompts import PromptCache
+from distillguard.engine.prompts import SYSTEM_SAMPLE, PromptCache
 from distillguard.signals.wrappers import WrapperIndex
 
 if TYPE_CHECKING:
@@ -34,14 +35,18 @@ class PromptCatalogue(PromptCache):
     """A ``PromptCache`` holding only samples and templates (no index: the
     Spark engine assigns clusters and wrappers itself)."""
 
-    def __init__(self, samples: dict[int, str], templates: dict[int, str]) -> None:
+    def __init__(
+        self, samples: dict[int, str], templates: dict[int, str], systems: dict[int, str]
+    ) -> None:
         super().__init__()
         self.samples = samples
         self.wrappers = _Templates(templates)
+        self.system.texts = systems
 
 
-def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame) -> PromptCatalogue:
-    """Samples of shared prompts and clusters, templates of shared wrappers."""
+def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame, system: DataFrame) -> PromptCatalogue:
+    """Samples of shared prompts and clusters, templates of shared wrappers,
+    texts of shared system instructions (``system``: ``system_signals``)."""
     from pyspark.sql import functions as F
 
     shared = key_pop.where("n_accounts >= 2")
@@ -64,4 +69,7 @@ def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame) -> PromptCatalogue
         # smallest normalised hash among the first batch that has it.
         if w not in templates or h < templates[w][0]:
             templates[w] = (h, template)
-    return PromptCatalogue(samples, {w: t for w, (_, t) in templates.items()})
+    shared_system = shared.where("family = 'system'").select(F.col("key").alias("system_key"))
+    texts = system.join(shared_system, "system_key").select("system_key", "system_prompt")
+    systems = {int(k): t[:SYSTEM_SAMPLE] for k, t in texts.collect()}
+    return PromptCatalogue(samples, {w: t for w, (_, t) in templates.items()}, systems)

@@ -57,10 +57,14 @@ class PromptFeed:
         self._add(self._take(float(rows.column("t")[-1].as_py())))
         keys = rows.column("text_key").to_numpy().view(np.uint64)
         sig = self.cache.lookup_keys(keys)
-        out = rows.drop_columns(["text_key"])
+        elicit, system = self.cache.system.signals(rows.column("system_prompt"))
+        out = rows.drop_columns(["text_key", "system_prompt"])
         for name in sig.column_names:
-            out = out.append_column(name, sig.column(name))
-        return out
+            column = sig.column(name)
+            if name == "elicit":  # as ``DetectionState._signal_table``
+                column = pa.chunked_array([np.maximum(column.to_numpy(), elicit)])
+            out = out.append_column(name, column)
+        return out.append_column("system", pa.array(system, pa.uint64()))
 
     def _take(self, until: float) -> list[pa.Table]:
         """The prompts first used at or before ``until`` not yet taken."""

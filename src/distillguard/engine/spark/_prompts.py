@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.engine.prompts import text_keys
+from distillguard.engine.prompts import SystemInstructions, text_keys
 from distillguard.engine.spark._graph import connected_components
 from distillguard.signals.text import MAX_BUCKET, analyze_prompts
 from distillguard.signals.wrappers import MIN_PROMPTS, WrapperIndex, segments
@@ -52,6 +52,9 @@ _SIGNALS = pa.schema(
         ("area", pa.string()),
         ("lang", pa.string()),
     ]
+)
+_SYSTEM = pa.schema(
+    [("system_prompt", pa.string()), ("system_elicit", pa.float32()), ("system_key", pa.string())]
 )
 _SEGMENTS = pa.schema([("norm_key", pa.string()), ("segment", pa.int64())])
 _WRAPPERS = pa.schema(
@@ -114,6 +117,26 @@ def analysed_texts(events: DataFrame) -> DataFrame:
 
     texts = events.groupBy("prompt").agg(F.min("_ord").alias("first_ord"))
     return texts.mapInArrow(_analyse, from_arrow_schema(_SIGNALS))
+
+
+def system_signals(events: DataFrame) -> DataFrame:
+    """``(system_prompt, system_elicit, system_key)`` of each distinct system
+    instruction of ``events`` (``engine.prompts.SystemInstructions``; the key
+    as unsigned decimal text)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    texts = events.where("system_prompt IS NOT NULL").select("system_prompt").distinct()
+    return texts.mapInArrow(_analyse_system, from_arrow_schema(_SYSTEM))
+
+
+def _analyse_system(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if batch.num_rows:
+            score, key = SystemInstructions().signals(batch.column("system_prompt"))
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("system_prompt"), pa.array(score, pa.float32()), unsigned_text(key)],
+                schema=_SYSTEM,
+            )
 
 
 def _clusters(norms: DataFrame) -> DataFrame:
