@@ -26,7 +26,7 @@ def dataset(n_events: int, *, days: float = 7.0, seed: int = 1, fmt: str = "json
 
     corp = corpora()
     source = "full" if corp else "embedded"
-    tag = f"sim-v{__version__}-{n_events}-{days:g}d-s{seed}-{source}-{fmt}"
+    tag = f"sim-v{__version__}-{_simulator_digest()}-{n_events}-{days:g}d-s{seed}-{source}-{fmt}"
     out = OUT / tag
     if (out / "manifest.json").exists():
         return out
@@ -57,6 +57,19 @@ def measured(code: str) -> dict[str, object]:
         raise SystemExit(f"measured step failed (exit {proc.returncode}):\n{tail}")
     line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
     return dict(json.loads(line[len("@@RESULT@@") :]))
+
+
+def _simulator_digest() -> str:
+    """A short hash of the simulator's code: a cached dataset is reused only
+    by the simulator that wrote it."""
+    import hashlib
+
+    import distillguard.simulate as simulate
+
+    digest = hashlib.sha1()
+    for path in sorted(Path(simulate.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def events_file(data: Path) -> Path:

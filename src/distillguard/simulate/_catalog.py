@@ -37,12 +37,15 @@ _ROWS = [
     PopulationInfo("router", False, True, 0.10, doc="resellers: many end users behind a key"),
     PopulationInfo("cloud_app", False, True, 0.09, doc="SaaS apps calling from data centres"),
     PopulationInfo("research_partner", False, True, 0.02, doc="verified research tier"),
-    PopulationInfo("bulk_script", True, False, 0.06, 2, "few accounts, huge volume"),
+    PopulationInfo("bulk_script", True, False, 0.04, 2, "few accounts, huge volume"),
     PopulationInfo("proxy_swarm", True, False, 0.08, 2, "many accounts behind rotating proxies"),
     PopulationInfo("paraphrase", True, False, 0.03, 1, "per-account wrappers and rewording"),
     PopulationInfo("low_and_slow", True, False, 0.025, 1, "human-rate accounts over days"),
     PopulationInfo(
         "multilingual_coercion", True, False, 0.03, 1, "full reasoning demanded in 9 languages"
+    ),
+    PopulationInfo(
+        "system_coercion", True, False, 0.02, 1, "full reasoning demanded in the system prompt"
     ),
     PopulationInfo("model_pivot", True, False, 0.025, 1, "moves to the new model within 24 h"),
     PopulationInfo("rubric_grading", True, False, 0.015, 1, "reward-model style grading prompts"),

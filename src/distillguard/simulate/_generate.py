@@ -36,6 +36,7 @@ from distillguard.simulate._pop_stealth import (
     model_pivot,
     multilingual_coercion,
     rubric_grading,
+    system_coercion,
 )
 from distillguard.simulate._sim import Sim
 
@@ -59,6 +60,7 @@ ATTACK_BUILDERS: dict[str, Callable[[Sim, Rng, int, int, int], None]] = {
     "paraphrase": paraphrase,
     "low_and_slow": low_and_slow,
     "multilingual_coercion": multilingual_coercion,
+    "system_coercion": system_coercion,
     "model_pivot": model_pivot,
     "rubric_grading": rubric_grading,
 }

@@ -38,6 +38,7 @@ def emit(
     conv: np.ndarray | None = None,
     adopt: float = 0.35,
     tau_h: float = 12.0,
+    system: np.ndarray | None = None,
 ) -> Block:
     b = Block.empty(len(owner))
     b.ts, b.pop[:], b.acct = ts, pop, crew.acc.index[owner]
@@ -49,6 +50,8 @@ def emit(
         share = float(rng.uniform(0.0, 0.08))
         b.text, b.conv = histories(sim, rng, text, share, follow_up_pool(sim, harvest=True))
     _disguise(sim, rng, b)
+    if system is not None:  # the operation's own system instructions
+        b.system = system.astype(np.int32)
     b.model = kit.models(rng, sim, ts, cr.HARVEST_MODELS, adopt, tau_h, owner)
     b.endpoint = kit.endpoints(rng, client, 0.25)
     kit.apply_params(rng, b, owner, crew.n, params)

@@ -1,5 +1,6 @@
 """Harvesting that hides in the crowd: low-and-slow accounts, reasoning
-coercion in other languages, a pivot to a new model, reward-model grading."""
+coercion in other languages or in the system instruction, a pivot to a new
+model, reward-model grading."""
 
 from __future__ import annotations
 
@@ -91,6 +92,21 @@ def low_and_slow(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> N
         sim.campaign(name, "low_and_slow", {"accounts": n, "per_account_day": 25})
 
 
+def _proxied(
+    sim: Sim, rng: Rng, m: int, residential: int, hosting: int, hosted: float
+) -> np.ndarray:
+    """Addresses of ``m`` requests: exits of a pool of ``residential`` proxy
+    networks, ``hosted`` of them from ``hosting`` data-centre networks."""
+    pool = sim.ips.add_mixed(RESIDENTIAL, world.pick(rng, cr.PROXY_COUNTRIES, residential))
+    dc = sim.ips.add_mixed(HOSTING, world.pick(rng, world.CLOUD, hosting))
+    ip: np.ndarray = np.where(
+        rng.random(m) < hosted,
+        dc[rng.integers(0, len(dc), m)],
+        pool[rng.integers(0, len(pool), m)],
+    )
+    return ip
+
+
 def multilingual_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
     langs = list(ph.COERCE)
     for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
@@ -128,13 +144,7 @@ def multilingual_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: 
         text[framed] = wrap(
             sim, q[framed], [ph.FRAMES[fr_lang[i]][3] for i in range(len(fr_lang))], k
         )
-        pool = sim.ips.add_mixed(RESIDENTIAL, world.pick(rng, cr.PROXY_COUNTRIES, max(50, m // 3)))
-        dc = sim.ips.add_mixed(HOSTING, world.pick(rng, world.CLOUD, max(10, m // 100)))
-        ip = np.where(
-            rng.random(m) < 0.3,
-            dc[rng.integers(0, len(dc), m)],
-            pool[rng.integers(0, len(pool), m)],
-        )
+        ip = _proxied(sim, rng, m, max(50, m // 3), max(10, m // 100), 0.3)
         clients = pick_clients(rng, {"sdk_python": 6, "browser": 2, "sdk_node": 2}, n)
         emit(
             sim,
@@ -152,6 +162,61 @@ def multilingual_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: 
             0.01,
         )
         sim.campaign(name, "multilingual_coercion", {"accounts": n, "languages": len(langs)})
+
+
+def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    """The demand for full reasoning moves into the system instruction (a few
+    per operation, in several languages); the prompts are the bare tasks,
+    with some ordinary requests mixed in."""
+    instructions = np.asarray([sim.texts.intern(t) for t in ph.SYSTEM_COERCE], np.int32)
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"system_coercion-{c + 1}"
+        n = int(np.clip(round(share / 250), 8, 2000))
+        crew = cr.crew(
+            sim,
+            rng,
+            "system_coercion",
+            name,
+            n,
+            tiers={"free": 3, "payg": 7},
+            verified=0.1,
+            aged=0.3,
+            bursts=max(1, n // 60),
+            shared_pay=0.25,
+        )
+        owner, ts = _account_runs(
+            sim, rng, crew, kit.counts(rng, int(share), n, 0.6), (1, 6), 0.25, 0.8, tm.FLAT_HOURS
+        )
+        m = len(owner)
+        q = cr.sweep(sim, rng, ts, cr.sweep_order(rng), 1)
+        text = q.astype(np.int32).copy()
+        task = cr.tasks_of(sim, q)
+        # Each account keeps to one or two of the operation's instructions.
+        ours = rng.choice(len(instructions), size=int(rng.integers(2, 5)), replace=False)
+        first, second = ours[rng.integers(0, len(ours), n)], ours[rng.integers(0, len(ours), n)]
+        system = instructions[np.where(rng.random(m) < 0.8, first[owner], second[owner])]
+        chat = rng.random(m) < float(rng.uniform(0.05, 0.2))
+        text[chat], task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
+        system = np.where(chat & (rng.random(m) < 0.5), -1, system)
+        ip = _proxied(sim, rng, m, max(40, m // 4), max(10, m // 100), 0.4)
+        clients = pick_clients(rng, {"sdk_python": 6, "sdk_node": 3, "go": 1}, n)
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            task,
+            system >= 0,
+            clients[owner],
+            ip,
+            cr.harvest_params(rng),
+            0.01,
+            system=system,
+        )
+        sim.campaign(name, "system_coercion", {"accounts": n, "instructions": len(ours)})
 
 
 def model_pivot(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
