@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from distillguard.engine.prompts import SystemInstructions
 from distillguard.simulate import SimResult
 
 Column = Callable[[SimResult], list[object]]
@@ -54,6 +55,9 @@ EVENT_FIELDS: dict[str, Column] = {
     "ip_country": lambda r: r.truth.column("ip_country").to_pylist(),
     "user_turns": _turns,
     "has_system_prompt": lambda r: pc.is_valid(r.events.column("system_prompt")).to_pylist(),
+    "system_prompt_elicits": lambda r: (
+        SystemInstructions().signals(r.events.column("system_prompt"))[0] >= 0.5
+    ).tolist(),
     "has_user_field": lambda r: pc.is_valid(r.events.column("user")).to_pylist(),
     "has_messages": lambda r: pc.is_valid(r.events.column("messages")).to_pylist(),
 }
@@ -144,3 +148,12 @@ def test_account_behaviour_ranges_overlap(demo: SimResult, stat: str) -> None:
     lo, hi = np.percentile(b, [1, 99])
     inside = float(np.mean((a >= lo) & (a <= hi)))
     assert inside >= 0.6, f"{stat}: {inside:.0%} of attack accounts in benign {lo:.2f}..{hi:.2f}"
+
+
+def test_system_instructions_ask_for_reasoning_on_both_sides(demo: SimResult) -> None:
+    """Tutoring apps and personas ask for step-by-step reasoning in their
+    system instructions too: such an instruction is no attack tell."""
+    elicits = SystemInstructions().signals(demo.events.column("system_prompt"))[0] >= 0.5
+    attack = _malicious(demo)
+    assert elicits[attack].sum() > 0
+    assert elicits[~attack].sum() > 0.2 * elicits[attack].sum()
