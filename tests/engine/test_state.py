@@ -187,6 +187,10 @@ def test_reasoning_expected_is_what_the_same_models_return() -> None:
     # Too few accounts use this model alone to know it: the typical account
     # overall among those that seldom ask for reasoning (most get none).
     assert expected["rare"] == pytest_approx(0.0)
+    # Requests that could return reasoning: to a model whose ordinary
+    # requests get some, or whose norm is not known.
+    could = dict(zip(ids, ctx.reasoning_requests.tolist(), strict=True))
+    assert (could["think03"], could["plain03"], could["mixed"], could["rare"]) == (6, 0, 3, 6)
 
 
 def test_a_system_instruction_asking_for_reasoning_counts_as_eliciting() -> None:

@@ -192,6 +192,20 @@ def test_a_member_with_a_few_requests_gets_the_benefit_of_the_doubt() -> None:
     assert not _campaign_of(links, usage).bystanders
 
 
+def test_reasoning_tokens_count_over_the_requests_that_could_return_them() -> None:
+    # A developer tied to the swarm sent 24 requests, 4 of them to a reasoning
+    # model, with long reasoning: four requests say little, whatever the
+    # other twenty to a model without reasoning.
+    _, links, usage = _swarm_with_a_bystander()
+    usage["dev"] = Usage(24, 0.0, 1.0, 2, 16, 6669, 2000, None, 0.18)
+    assert not _campaign_of(links, usage).bystanders  # read over all 24
+    usage["dev"] = replace(usage["dev"], reasoning_requests=4)
+    assert _campaign_of(links, usage).bystanders == {"dev"}
+    # All 24 to the reasoning model: the same reasoning is evidence again.
+    usage["dev"] = replace(usage["dev"], reasoning_requests=24)
+    assert not _campaign_of(links, usage).bystanders
+
+
 def test_ties_to_accounts_outside_the_core_are_not_membership() -> None:
     """Students tied to each other by a network and a homework template sit
     in an operation's community; one of them also stops at the same time as

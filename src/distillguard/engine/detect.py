@@ -37,6 +37,7 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
     elicit = column(feats, "elicit_share") * n
     reas, out = column(feats, "reasoning_tokens"), column(feats, "output_tokens")
     expected = ctx.reasoning_expected
+    could = ctx.reasoning_requests
     area = dict(zip(*ctx.sql(_HARVEST_AREA_SQL).to_pydict().values(), strict=True))
     # Only a declared owning entity makes accounts one organisation; a shared
     # payment instrument is evidence, not a declaration.
@@ -52,6 +53,7 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
             float(out[i]),
             owner[i],
             float(expected[i]),
+            float(could[i]),
         )
         for i, a in enumerate(ids)
     }

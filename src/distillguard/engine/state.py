@@ -126,14 +126,17 @@ WITH ordinary AS (
     WHERE k.family = 'model' AND k.n >= 0.9 * f.n
     GROUP BY k.key HAVING count(*) >= $least
 ), per_model AS (
-    SELECT k.account_id, k.n, coalesce(b.r, overall.r) AS r, coalesce(b.o, overall.o) AS o
+    SELECT k.account_id, k.n, coalesce(b.r, overall.r) AS r, coalesce(b.o, overall.o) AS o,
+        b.model IS NULL AS unknown
     FROM acct_key k CROSS JOIN overall LEFT JOIN base b ON b.model = k.key
     WHERE k.family = 'model'
 )
 SELECT coalesce(
     sum(m.n * m.r) / greatest(sum(m.n * (m.r + m.o)), 1),
     any_value(overall.r) / greatest(any_value(overall.r + overall.o), 1)
-) AS expected
+) AS expected,
+CASE WHEN count(m.account_id) = 0 THEN any_value(f.n)
+    ELSE coalesce(sum(m.n) FILTER (WHERE m.r > 0 OR m.unknown), 0) END AS reasoning_requests
 FROM _feat f CROSS JOIN overall LEFT JOIN per_model m USING (account_id)
 GROUP BY f.account_id ORDER BY f.account_id
 """
@@ -162,6 +165,7 @@ class DetectionContext:
         self.prompts = prompts
         self._features: pa.Table | None = None
         self._reasoning_expected: np.ndarray | None = None
+        self._reasoning_requests: np.ndarray | None = None
         self._shared: dict[str, object] = {}
 
     def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
@@ -199,7 +203,18 @@ class DetectionContext:
             finally:
                 self.con.unregister("_feat")
             self._reasoning_expected = np.asarray(expected["expected"], dtype=np.float64)
+            self._reasoning_requests = np.asarray(expected["reasoning_requests"], dtype=np.float64)
         return self._reasoning_expected
+
+    @property
+    def reasoning_requests(self) -> np.ndarray:
+        """Per account of :attr:`features`, its requests that could return
+        reasoning: to models whose ordinary requests get some, or whose
+        norm is not known yet (``_REASONING_EXPECTED_SQL``)."""
+        if self._reasoning_requests is None:
+            _ = self.reasoning_expected
+        assert self._reasoning_requests is not None
+        return self._reasoning_requests
 
     @property
     def n_accounts(self) -> int:

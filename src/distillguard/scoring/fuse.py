@@ -98,6 +98,9 @@ class Usage:
     owner: str | None = None  # declared owning entity, if any
     #: the reasoning-token share the typical account gets from the same models
     reasoning_expected: float = 0.0
+    #: requests that could return reasoning (to models whose ordinary requests
+    #: get some, or whose norm is unknown); None: all of them
+    reasoning_requests: float | None = None
 
 
 @dataclass(slots=True)
@@ -573,7 +576,9 @@ def _bystanders(
     ``BENEFIT_OF_DOUBT`` requests like the typical account's (``population``),
     so that a few requests say nothing either way: an account that has sent
     nine requests, one of them asking for reasoning, is not presumed to take
-    part because of whom it is tied to. An operation's accounts that each
+    part because of whom it is tied to. Its reasoning tokens are read the
+    same way over the requests that could return reasoning
+    (``Usage.reasoning_requests``). An operation's accounts that each
     mix in ordinary traffic still show their share of its harvest once they
     have sent a few dozen requests."""
     takes = max(h.intensity, _group_profile(h.profile, population))
@@ -581,12 +586,17 @@ def _bystanders(
         return
     k = BENEFIT_OF_DOUBT
     for a in part:
-        n = usage[a].requests
-        own = _profile(usage[a])
+        u = usage[a]
+        n = u.requests
+        # Reasoning tokens are evidence only from requests that could return
+        # them: a developer's four requests to a reasoning model among twenty
+        # to a model without are four, not twenty-four.
+        nr = n if u.reasoning_requests is None else min(u.reasoning_requests, n)
+        own = _profile(u)
         read = (
             (n * own[0] + k * population[0]) / (n + k),
             (n * own[1] + k * population[1]) / (n + k),
-            (n * own[2] + k * population[2]) / (n + k),
+            (nr * own[2] + k * population[2]) / (nr + k),
         )
         mine = max(_local_score(accounts[a]), _group_profile(read, population))
         if mine < TAKES_PART * takes:
