@@ -52,17 +52,14 @@ class SharedWrapperDetector(Detector):
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         cap = max(10, int(self.max_share * ctx.n_accounts))
         out: list[Finding] = []
-        for family, what in (
-            ("wrapper", "wrap their prompts in one template"),
-            ("system", "send one system instruction"),
+        for family, what, describe in (
+            ("wrapper", "wrap their prompts in one template", ctx.prompts.wrappers.describe),
+            ("system", "send one system instruction", ctx.prompts.system.describe),
         ):
             groups = key_groups(ctx, family, 2, cap)
             if not groups:
                 continue
-            if family == "wrapper":
-                texts = [ctx.prompts.wrappers.describe(int(key)) for key, _, _ in groups]
-            else:
-                texts = [ctx.prompts.system.describe(int(key)) for key, _, _ in groups]
+            texts = [describe(int(key)) for key, _, _ in groups]
             elicit = _elicitation(texts)
             for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
                 # A template many unrelated accounts use ("Let's think step

@@ -296,6 +296,17 @@ class SystemInstructions:
         key[valid] = per_key[at]
         return score, key
 
+    def fold(self, sig: pa.Table, system: pa.ChunkedArray | pa.Array) -> pa.Table:
+        """The per-event prompt signals ``sig`` with their system instructions'
+        folded in: a request asks for written-out reasoning whether its prompt
+        or its instruction asks for it (``elicit`` is the larger of the two),
+        and the instruction's key is a column of its own (``system``)."""
+        elicit, key = self.signals(system)
+        prompt = sig.column("elicit").to_numpy()
+        at = sig.schema.get_field_index("elicit")
+        out = sig.set_column(at, "elicit", pa.array(np.maximum(prompt, elicit), pa.float32()))
+        return out.append_column("system", pa.array(key, pa.uint64()))
+
     def describe(self, key: int) -> str:
         """The text of the system instruction of ``key``, if kept."""
         return self.texts.get(int(key), "")

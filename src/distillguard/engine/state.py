@@ -320,7 +320,12 @@ class DetectionState:
     # -- internals --------------------------------------------------------------
     def _signal_table(self, ev: pa.Table) -> pa.Table:
         """Per-event signals: the event's own fields plus its prompt's signals."""
-        sig = self.prompts.lookup(ev.column("prompt"))
+        # A request asks for written-out reasoning whether the prompt or the
+        # system instruction asks for it; the instruction's key is its own
+        # family of the incidence table.
+        sig = self.prompts.system.fold(
+            self.prompts.lookup(ev.column("prompt")), ev.column("system_prompt")
+        )
         t = pc.divide(pc.cast(pc.cast(ev.column("ts"), pa.int64()), pa.float64()), 1e6)
         cols = {
             "account_id": ev.column("account_id"),
@@ -345,12 +350,6 @@ class DetectionState:
         }
         for name in sig.column_names:
             cols[name] = sig.column(name)
-        # A request asks for written-out reasoning whether the prompt or the
-        # system instruction asks for it; the instruction's key is its own
-        # family of the incidence table.
-        elicit, system = self.prompts.system.signals(ev.column("system_prompt"))
-        cols["elicit"] = np.maximum(sig.column("elicit").to_numpy(zero_copy_only=False), elicit)
-        cols["system"] = system
         return pa.table(cols)
 
     def _merge_models(self) -> None:

@@ -56,15 +56,12 @@ class PromptFeed:
         """The signal table of one step of event rows (sorted by ``t``)."""
         self._add(self._take(float(rows.column("t")[-1].as_py())))
         keys = rows.column("text_key").to_numpy().view(np.uint64)
-        sig = self.cache.lookup_keys(keys)
-        elicit, system = self.cache.system.signals(rows.column("system_prompt"))
+        # The system instructions folded in as ``DetectionState._signal_table`` does.
+        sig = self.cache.system.fold(self.cache.lookup_keys(keys), rows.column("system_prompt"))
         out = rows.drop_columns(["text_key", "system_prompt"])
         for name in sig.column_names:
-            column = sig.column(name)
-            if name == "elicit":  # as ``DetectionState._signal_table``
-                column = pa.chunked_array([np.maximum(column.to_numpy(), elicit)])
-            out = out.append_column(name, column)
-        return out.append_column("system", pa.array(system, pa.uint64()))
+            out = out.append_column(name, sig.column(name))
+        return out
 
     def _take(self, until: float) -> list[pa.Table]:
         """The prompts first used at or before ``until`` not yet taken."""
