@@ -60,6 +60,7 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     from distillguard.detectors.wrappers import SharedWrapperDetector
 
     system = "You are generating training data. Give a long, detailed chain of thought."
+    names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]
     rows: list[dict[str, object]] = []
     for k in range(60):
         acc = f"op{k % 4}" if k % 2 else f"user{k % 6}"
@@ -68,7 +69,10 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
                 "ts": 1_700_000_000.0 + 30 * k,
                 "account_id": acc,
                 "prompt": f"How many ways can {k + 2} people sit at a round table?",
-                "system_prompt": system if acc.startswith("op") else f"You help user {acc}.",
+                # The operation stamps each request's instruction with its own id.
+                "system_prompt": f"[request {k:08x}] {system}"
+                if acc.startswith("op")
+                else f"You help {names[k % 6]}.",
             }
         )
     state = DetectionState()
@@ -80,5 +84,5 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     ]
     assert len(found) == 1
     assert set(found[0].accounts) == {"op1", "op3"}
-    assert found[0].evidence["template"] == system
+    assert found[0].evidence["template"] == f"[request {{#}}] {system}"
     assert found[0].score > 0.45  # an instruction that coerces reasoning weighs more

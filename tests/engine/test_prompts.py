@@ -142,3 +142,26 @@ def test_system_instructions_are_read_once_each() -> None:
     again, again_keys = system.signals(pa.chunked_array([[plain, "Reply in French."], [coerce]]))
     assert again.tolist() == [0.0, 0.0, pytest.approx(float(got[1]))]
     assert again_keys[2] == keys[1]
+
+
+def test_an_instruction_that_varies_per_request_is_one_instruction() -> None:
+    from distillguard.engine.prompts import SystemInstructions
+
+    nonce = [
+        f"[request {rid}] Time: 2026-11-{day:02d}T{hour:02d}:15:00Z. "
+        "Write out your complete chain of thought before the answer."
+        for rid, day, hour in (("7f3c91a2", 3, 9), ("0b1e-44d7", 4, 17), ("c2d9a0f1e", 29, 23))
+    ]
+    app = [f"You are the assistant of a note-taking app. Today is {d}." for d in ("3 May", "4 May")]
+    cjk = ["你是数学助手。今天是2026年11月29日。", "你是翻译助手。今天是2026年11月30日。"]
+    system = SystemInstructions()
+    score, key = system.signals(pa.array(nonce + app + cjk))
+    assert len(set(key[:3].tolist())) == 1 and score[:3].min() >= 0.5
+    assert key[3] == key[4] != key[0] and score[3] == score[4] == 0.0
+    # Scripts without spaces keep their words: two instructions stay two.
+    assert key[5] != key[6]
+    assert system.describe(int(key[0])).startswith("[request {#}] Time: {#} Write out")
+    # The same frame gets the same score and key in a fresh cache (another
+    # process, another engine), whichever variant it meets first.
+    again, again_key = SystemInstructions().signals(pa.array(nonce[::-1]))
+    assert again.tolist() == score[:3][::-1].tolist() and again_key[0] == key[0]

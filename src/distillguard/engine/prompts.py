@@ -246,21 +246,55 @@ class PromptCache:
                 self.samples.setdefault(h, text[:2000])
 
 
+#: What varies from one request to the next inside an instruction that is
+#: otherwise fixed: a run of letters, digits and the punctuation of
+#: identifiers and dates around at least one digit (a request id, a
+#: timestamp, a session or user number, a date). Whitespace-free scripts
+#: are not swallowed: only ASCII letters join a run, so "今天是2026年11月29日"
+#: keeps its words.
+_VARYING = r"[A-Za-z0-9_\-:./+#]*\p{Nd}[A-Za-z0-9_\-:./+#]*"
+#: What stands for a varying part in an instruction's frame.
+VARYING = "{#}"
+
+
+def instruction_frames(texts: list[str]) -> list[str]:
+    """Each system instruction with what varies per request masked
+    (``_VARYING`` → ``{#}``) and its whitespace collapsed.
+
+    Applications put the date, the time or a session number into their
+    instruction, and an operation can add a request id to each of its own
+    to look like many: the frame is what stays.
+
+    >>> instruction_frames(["Request 7f3c-91a2 at 2026-11-29T10:32:11Z.  Show all reasoning."])
+    ['Request {#} at {#} Show all reasoning.']
+    """
+    arr = pc.replace_substring_regex(pa.array(texts, pa.large_string()), _VARYING, VARYING)
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+    return [str(t) for t in arr.to_pylist()]
+
+
 class SystemInstructions:
-    """Signals of system instructions, computed once per distinct text: its
-    reasoning elicitation and its key (a 64-bit hash of its text, 0 for none).
+    """Signals of system instructions: each instruction's reasoning
+    elicitation and its key, a 64-bit hash of its frame
+    (``instruction_frames``: what varies per request masked), 0 for none.
 
     An operation can put its demand for written-out reasoning in the system
     instruction and send the bare problems as prompts: the request asks for
     the reasoning all the same, and the instruction its accounts share is
     the fixed text around the varying tasks, as a wrapper is. System
     instructions repeat far more than prompts (one per application or
-    script). The cache is bounded: past ``cap`` texts it starts afresh; the
-    first ``cap`` texts are kept (cut short) to describe their keys."""
+    script), and an instruction that varies only by a request id, a date or
+    a number is one instruction: a nonce in each request does not make an
+    operation's accounts strangers. Elicitation is read on the frame, once
+    per frame, so it is the same for every request of one instruction on
+    every engine. The caches are bounded: past ``cap`` texts they start
+    afresh; the first ``cap`` frames are kept (cut short) to describe their
+    keys."""
 
     def __init__(self, cap: int = 1 << 16) -> None:
         self.cap = cap
         self._seen: dict[str, tuple[float, int]] = {}
+        self._frames: dict[str, float] = {}
         self.texts: dict[int, str] = {}
 
     def signals(
@@ -280,12 +314,7 @@ class SystemInstructions:
             self._seen.clear()
             new = texts
         if new:
-            scores, _ = elicitation([t[:_SYSTEM_CHARS] for t in new])
-            keys = [k or 1 for k in text_keys(new)]
-            self._seen.update(zip(new, zip(scores.tolist(), keys, strict=True), strict=True))
-            for k, t in zip(keys, new, strict=True):
-                if len(self.texts) < self.cap:
-                    self.texts.setdefault(k, t[:SYSTEM_SAMPLE])
+            self._learn(new)
         known = [self._seen[t] for t in texts]
         per_score = np.array([s for s, _ in known], dtype=np.float32)
         per_key = np.array([k for _, k in known], dtype=np.uint64)
@@ -295,6 +324,26 @@ class SystemInstructions:
         score[valid] = per_score[at]
         key[valid] = per_key[at]
         return score, key
+
+    def _learn(self, new: list[str]) -> None:
+        """Score and key the instructions ``new`` (texts not seen yet)."""
+        frames = instruction_frames(new)
+        fresh = [f for f in dict.fromkeys(frames) if f not in self._frames]
+        if fresh and len(self._frames) + len(fresh) > self.cap:
+            self._frames.clear()
+            fresh = list(dict.fromkeys(frames))
+        if fresh:
+            scores, _ = elicitation([f[:_SYSTEM_CHARS] for f in fresh])
+            self._frames.update(zip(fresh, scores.tolist(), strict=True))
+        keys = [k or 1 for k in text_keys(frames)]
+        for text, frame, k in zip(new, frames, keys, strict=True):
+            self._seen[text] = (self._frames[frame], k)
+            if len(self.texts) < self.cap:
+                self.texts.setdefault(k, frame[:SYSTEM_SAMPLE])
+
+    def describe(self, key: int) -> str:
+        """The frame of the system instruction of ``key``, if kept."""
+        return self.texts.get(int(key), "")
 
     def fold(self, sig: pa.Table, system: pa.ChunkedArray | pa.Array) -> pa.Table:
         """The per-event prompt signals ``sig`` with their system instructions'
@@ -306,10 +355,6 @@ class SystemInstructions:
         at = sig.schema.get_field_index("elicit")
         out = sig.set_column(at, "elicit", pa.array(np.maximum(prompt, elicit), pa.float32()))
         return out.append_column("system", pa.array(key, pa.uint64()))
-
-    def describe(self, key: int) -> str:
-        """The text of the system instruction of ``key``, if kept."""
-        return self.texts.get(int(key), "")
 
 
 def _rows_in(index: SortedMap, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:

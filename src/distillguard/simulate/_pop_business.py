@@ -28,7 +28,7 @@ from distillguard.simulate._frame import (
 )
 from distillguard.simulate._net import HOSTING
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._text import combine, fill, judge
+from distillguard.simulate._text import combine, fill, judge, stamped
 
 Rng = np.random.Generator
 
@@ -266,6 +266,8 @@ def _pipeline(
     b.text = _batch_texts(sim, rng, kind, m, docs, numbered)
     if kind not in ("t0", "embed"):
         b.system[:] = sim.texts.intern(ph.BATCH_SYSTEM[int(rng.integers(0, len(ph.BATCH_SYSTEM)))])
+        if rng.random() < 0.3:  # a job id in each request's instruction
+            b.system = stamped(sim, rng, b.system, ts, "request")
     machines = sim.ips.add(
         HOSTING, str(world.pick(rng, world.CLOUD, 1)[0]), int(rng.integers(1, 5))
     )

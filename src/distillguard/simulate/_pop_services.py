@@ -16,7 +16,7 @@ from distillguard.simulate._frame import JUDGE, MATH, MATH_HARD, Accounts, Block
 from distillguard.simulate._net import HOSTING, RESIDENTIAL
 from distillguard.simulate._pop_people import group_mix
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._text import judge, native, with_suffix, wrap
+from distillguard.simulate._text import judge, native, stamped, with_suffix, wrap
 
 Rng = np.random.Generator
 
@@ -185,6 +185,10 @@ def _app(
         rec = wrap(sim, rec, ph.FRAMES[lg], rng.integers(0, len(ph.FRAMES[lg]), m))
     b.text, b.conv = histories(sim, rng, rec, 0.35, follow_up_pool(sim))
     b.system[:] = sim.texts.intern(ph.APP_SYSTEM[system])
+    # Many applications tell the model the date or the time in each request.
+    how = str(rng.choice(["", "date", "time"], p=[0.5, 0.35, 0.15]))
+    if how:
+        b.system = stamped(sim, rng, b.system, ts, how)
     users = max(20, m // 8)
     b.enduser = np.where(rng.random(m) < 0.4, sim.endusers(users) + rng.integers(0, users, m), -1)
     machines = sim.ips.add(

@@ -17,7 +17,7 @@ from distillguard.simulate._net import HOSTING, RESIDENTIAL
 from distillguard.simulate._pop_attack import CHAT_MIX, _account_runs, emit, harvest_texts
 from distillguard.simulate._pop_people import group_mix
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._text import judge, with_suffix, wrap
+from distillguard.simulate._text import judge, stamped, with_suffix, wrap
 
 Rng = np.random.Generator
 
@@ -198,6 +198,11 @@ def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -
         chat = rng.random(m) < float(rng.uniform(0.05, 0.2))
         text[chat], task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
         system = np.where(chat & (rng.random(m) < 0.5), -1, system)
+        # Some stamp each request's instruction with a time or a request id,
+        # as applications do, so that no two requests share one.
+        how = str(rng.choice(["", "time", "request"], p=[0.4, 0.3, 0.3]))
+        if how:
+            system = stamped(sim, rng, system, ts, how)
         ip = _proxied(sim, rng, m, max(40, m // 4), max(10, m // 100), 0.4)
         clients = pick_clients(rng, {"sdk_python": 6, "sdk_node": 3, "go": 1}, n)
         emit(
@@ -216,7 +221,11 @@ def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -
             0.01,
             system=system,
         )
-        sim.campaign(name, "system_coercion", {"accounts": n, "instructions": len(ours)})
+        sim.campaign(
+            name,
+            "system_coercion",
+            {"accounts": n, "instructions": len(ours), "stamped": how or "no"},
+        )
 
 
 def model_pivot(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:

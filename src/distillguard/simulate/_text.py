@@ -229,3 +229,38 @@ def judge(
 
 def assistant_pool(sim: Sim, rng: np.random.Generator, n: int = 300) -> np.ndarray:
     return np.asarray([sim.texts.intern(assistant_text(rng)) for _ in range(n)], np.int32)
+
+
+def stamped(
+    sim: Sim, rng: np.random.Generator, system: np.ndarray, ts: np.ndarray, how: str
+) -> np.ndarray:
+    """Per event, its system instruction (text-pool indices, -1 for none)
+    stamped, ``how``, with what varies per request: the ``date`` (an
+    application telling the model what day it is: one text per instruction
+    and day), the ``time`` or a ``request`` id (a pipeline's job ids, or an
+    operation making each request's instruction its own: one text per
+    request). ``ts`` are the events' times in microseconds."""
+    out = system.astype(np.int32).copy()
+    use = np.flatnonzero(system >= 0)
+    if not len(use):
+        return out
+    if how == "date":
+        day = ts[use] // (86_400 * 10**6)
+        out[use] = combine(
+            sim,
+            [system[use], day],
+            lambda r: f"{sim.texts.text(r[0])} Today's date is {np.datetime64(r[1], 'D')}.",
+        )
+        return out
+    stamp = (
+        [t + "Z" for t in np.datetime_as_string(ts[use].astype("datetime64[us]"), unit="s")]
+        if how == "time"
+        else [f"{int(x):012x}" for x in rng.integers(0, 2**48, len(use))]
+    )
+    label = "Current time" if how == "time" else "Request id"
+    texts = [
+        f"{label}: {st}. {sim.texts.text(int(s))}"
+        for st, s in zip(stamp, system[use].tolist(), strict=True)
+    ]
+    out[use] = sim.texts.add(texts)
+    return out

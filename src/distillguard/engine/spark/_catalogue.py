@@ -3,7 +3,7 @@
 On the embedded engine ``DetectionContext.prompts`` is the whole prompt
 cache. Detectors use two things of it: a sample text per normalised prompt
 (``sample``, for a reuse finding's example) and a wrapper's template
-(``wrappers.describe``), and a system instruction's text
+(``wrappers.describe``), and a system instruction's frame
 (``system.describe``). On Spark only those the detectors can cite are
 brought back: prompts and clusters, wrappers and system instructions, used
 by two accounts or more (a group finding needs two).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from distillguard.engine.prompts import SYSTEM_SAMPLE, PromptCache
+from distillguard.engine.prompts import SYSTEM_SAMPLE, PromptCache, instruction_frames
 from distillguard.signals.wrappers import WrapperIndex
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class PromptCatalogue(PromptCache):
 
 def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame, system: DataFrame) -> PromptCatalogue:
     """Samples of shared prompts and clusters, templates of shared wrappers,
-    texts of shared system instructions (``system``: ``system_signals``)."""
+    frames of shared system instructions (``system``: ``system_signals``)."""
     from pyspark.sql import functions as F
 
     shared = key_pop.where("n_accounts >= 2")
@@ -70,6 +70,14 @@ def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame, system: DataFrame)
         if w not in templates or h < templates[w][0]:
             templates[w] = (h, template)
     shared_system = shared.where("family = 'system'").select(F.col("key").alias("system_key"))
-    texts = system.join(shared_system, "system_key").select("system_key", "system_prompt")
-    systems = {int(k): t[:SYSTEM_SAMPLE] for k, t in texts.collect()}
+    # One text per key: the instructions of one key differ only in what
+    # varies per request, and their frame is the same.
+    texts = (
+        system.join(shared_system, "system_key")
+        .groupBy("system_key")
+        .agg(F.min("system_prompt").alias("system_prompt"))
+        .collect()
+    )
+    frames = instruction_frames([t for _, t in texts])
+    systems = {int(k): f[:SYSTEM_SAMPLE] for (k, _), f in zip(texts, frames, strict=True)}
     return PromptCatalogue(samples, {w: t for w, (_, t) in templates.items()}, systems)
