@@ -2,21 +2,26 @@
 
 Distillation harvests reasoning traces, so its prompts ask for them: "think
 step by step", "write out your complete chain of thought", "write your full
-reasoning in Chinese", grading and preference prompts that produce reward
-data, and attempts to reveal hidden reasoning or the system prompt.
+reasoning in Chinese", a place kept for the reasoning in a structured answer
+(``<think>`` tags, a scratchpad, a ``reasoning`` field of a JSON reply, a
+"Thought: <…> Answer: <…>" format), grading and preference prompts that
+produce reward data, and attempts to reveal hidden reasoning or the system
+prompt.
 
 ``elicitation(texts)`` gives each text a graded score in [0, 1] and the kind of
 its strongest cue (``KINDS``), or None. Rules are regular expressions over the
 normalised text (case-folded, punctuation removed, see
 ``text.normalize_array``), one alternation per (kind, score) covering English,
-Chinese, Spanish, German, French, Japanese and Russian (Korean for the
-commonest phrases). They run through RE2 after a cheap keyword pre-filter: all
+Chinese, Spanish, German, French, Japanese and Russian; Italian, Portuguese,
+Dutch and Korean for the commonest phrases; "step by step" in Turkish,
+Polish, Vietnamese, Indonesian, Arabic and Hindi. They run through RE2 after a cheap keyword pre-filter: all
 rule patterns at once (one ``re2.Set``, compiled once per process) over each
 pre-filtered text; a text matching no rule scores 0.
 
 Scores: the strongest rule's score, plus 0.05 for each further kind matched.
 Roughly: a bare "explain" 0, "explain your reasoning" 0.45, "step by step" on its
-own 0.4, "think step by step" 0.6, "show your complete reasoning" 0.8, rubric
+own 0.4, "think step by step" 0.6, a reasoning field or tag 0.6 ("put your
+thinking in <think> tags" 0.8), "show your complete reasoning" 0.8, rubric
 grading 0.7, preference between two responses 0.75, hidden reasoning or the
 system prompt 0.9, "write your complete reasoning in Chinese" 0.95. Many real
 users ask for step-by-step explanations: a score says what a prompt asks,
@@ -96,6 +101,29 @@ _FULL = _alt(
     "lengthy",
     "thorough",
     "step by step",
+)
+#: The tags and fields a structured answer keeps its reasoning in.
+_TAG = _alt(
+    "think",
+    "thinking",
+    "thoughts?",
+    "reasoning",
+    "scratch ?pad",
+    "cot",
+    "chain of thoughts?",
+    "rationale",
+    "inner monologue",
+    "monologue",
+    "reflection",
+)
+_FIELD = _alt(
+    "reasoning(?: steps| trace| process)?",
+    "thinking",
+    "thought process",
+    "rationale",
+    "chain of thoughts?",
+    "cot",
+    "scratch ?pad",
 )
 _VERB = _alt(
     "show",
@@ -277,6 +305,23 @@ RULES: Final = (
                 r"(?:все|всё|весь|всю)(?: свои| ваши| твои)? (?:рассуждени|размышлени|ход мысл|ход рассуждени|мысл)\pL*",
                 r"(?:полное|полностью|подробное|подробно) (?:рассуждени|ход мыслей|процесс рассуждени)\pL*",
                 r"цепочк\pL* (?:рассуждени|мысл)\pL*",
+                # A container for the reasoning: the tags reasoning models
+                # write (<think>), a scratchpad, in a given place.
+                r"\b(?:put|place|write|wrap|enclose|include|output|show|give|provide|keep|record|reason|think)"
+                r"(?: \S+){0,6} (?:inside|in|within|between|into|using|with) (?:\S+ ){0,2}</?"
+                + _TAG
+                + ">",
+                r"(?:tutto|tutta) (?:il|la) (?:tuo |tua |vostro |suo )?(?:ragionamento|processo di pensiero|processo di ragionamento)",
+                r"(?:ragionamento|processo di pensiero|processo di ragionamento) (?:completo|dettagliato|intero|integrale)",
+                r"catena di (?:pensiero|ragionamento|pensieri)",
+                r"(?:todo|toda) o (?:seu |teu |vosso )?(?:raciocínio|processo de pensamento|processo de raciocínio)",
+                r"(?:raciocínio|processo de pensamento|processo de raciocínio) (?:completo|detalhado|inteiro|integral)",
+                r"cadeia de (?:pensamento|raciocínio|pensamentos)",
+                r"(?:volledige|hele|complete|gedetailleerde|uitgebreide) (?:redenering|gedachtegang|denkproces|denkstappen|afleiding)",
+                r"alle (?:je|jouw|uw) (?:redeneringen|gedachten|denkstappen|tussenstappen)",
+                r"gedachteketen",
+                r"(?:모든|전체|전부|자세한|상세한|완전한) (?:추론|사고|풀이|생각) ?과정",
+                r"(?:사고|생각)의 사슬",
             ),
         ),
     ),
@@ -288,6 +333,16 @@ RULES: Final = (
                 r"\bshow (?:all )?(?:of )?(?:your|the|my) (?:work|working|calculations)\b",
                 r"(?:思考|推論)(?:過程|プロセス)を(?:書|示|説明|出力|見せ)",
                 r"\b(?:show|write|give|provide|include|output|display) (?:me )?(?:your|the) (?:reasoning|thinking|thought process)",
+                r"(?:^|please |to |and |then |always |should |must |you |lets |,)(?:think|reason)(?: \S+){0,2} (?:aloud|out loud)\b",
+                # Reasoning asked for as a part of a structured answer: a
+                # tag of its own, a field of a JSON object, a format line.
+                r"</?" + _TAG + ">",
+                r"\b(?:json|yaml|xml)\b(?: \S+){0,12} " + _FIELD + r"\b",
+                r"\b(?:thoughts?|reasoning|thinking|rationale) <[^>]{0,60}>(?: \S+){0,3} (?:final )?answer\b",
+                r"mostra(?:mi)?(?: \S+){0,2} (?:il tuo |tuo |il )?(?:ragionamento|procedimento)",
+                r"mostre(?: \S+){0,2} (?:o seu |seu |o teu |o )?(?:raciocínio|trabalho)",
+                r"(?:laat|toon)(?: \S+){0,2} (?:je|jouw|uw) (?:redenering|gedachtegang|berekening)",
+                r"(?:추론|사고|풀이) ?과정을 (?:보여|작성|설명|써|적어)",
             ),
         ),
     ),
@@ -330,6 +385,12 @@ RULES: Final = (
                 r"(?:подумай|думай|подумайте|реши|решите|объясни|объясните|рассуждай|рассуждайте|давай подумаем|решай|посчитай)(?: \S+){0,3} (?:шаг за шагом|пошагово|поэтапно)",
                 r"(?:объясни|объясните|покажи|распиши)\pL* каждый шаг",
                 r"(?:단계별로|차근차근) (?:생각|풀|설명)",
+                r"\b(?:explain|show|justify|detail|write out|document|list|state) (?:each|every|all(?: of)?(?: the| your)?)"
+                r" (?:intermediate (?:results?|calculations?|steps?)|inferences?|deductions?|sub ?steps?|logical steps?)\b",
+                r"(?:pensa|pensiamo|ragiona|ragioniamo|risolvi|spiega|calcola|analizza|procedi)(?: \S+){0,3} passo (?:dopo |per )?passo",
+                r"(?:spiega|mostra|descrivi) ogni passaggio",
+                r"(?:pense|pensa|pensemos|raciocine|raciocina|resolva|resolve|explique|explica|calcule|analise)(?: \S+){0,3} passo a passo",
+                r"(?:denk|denken|los|leg|redeneer|bereken|analyseer|werk)(?: \S+){0,3} stap voor stap",
             ),
         ),
     ),
@@ -350,6 +411,14 @@ RULES: Final = (
                 r"pas à pas",
                 r"шаг за шагом|пошагово|поэтапно",
                 r"단계별로|차근차근",
+                r"passo (?:dopo |per |a )passo",
+                r"stap voor stap",
+                r"adım adım",
+                r"krok po kroku",
+                r"từng bước",
+                r"langkah demi langkah",
+                r"خطوة بخطوة",
+                r"चरण दर चरण|क़?दम दर क़?दम",
             ),
         ),
     ),
@@ -438,7 +507,7 @@ _PREFILTER_EN: Final = """
     hidden internal system instruction repeat print chain monolog
     scratch deriv rationale deliberat walk compar prefer chosen
     reject scale explain describe justify calculat completion reward
-    lets dont
+    lets dont aloud loud cot reflect inferenc deduc intermediat substep
 """
 _PREFILTER_OTHER: Final = """
     razon pensa pensem piens paso respuesta escala sistema califica evalú
@@ -451,6 +520,9 @@ _PREFILTER_OTHER: Final = """
     内在 原始 系统 推論 考え 段階 ステップ 順
     歩 採点 評価 応答 答え 隠 システム 過程
     단계 차근 理由 解释 说明 systè lösungsweg rechenweg
+    ragionament pensier passo passaggio procediment catena raciocín pensament
+    cadeia mostre redener gedachte stap berekening tussenstap afleiding
+    추론 사고 풀이 생각 adım krok từng_bước langkah خطوة चरण दम
 """
 _PREFILTER: Final = _alt(
     r"\b" + _alt(*_PREFILTER_EN.split()),
