@@ -55,6 +55,7 @@ HARVEST = (
     "Task:\n{q}\n\nInstructions: reason step by step, consider alternative approaches, and "
     "explain why the final answer is correct.",
     "{q}\n\nLet's think step by step.",
+    '{q}\n\nRespond in JSON: {"reasoning": "...", "answer": "..."}',
     "{q}",
 )
 
@@ -455,6 +456,10 @@ BATCH = {
     "newsletter.\n\nDocument ID: {id}\n\n{q}",
     "review": "Review #{id}\n{q}\n\nIs this review positive, negative or mixed? Also list the "
     "product aspects mentioned. Answer in JSON.",
+    # A label with a short reason: structured output that asks for reasoning.
+    "triage": "Message {id}:\n{q}\n\nRoute this message to one of [sales, support, legal, "
+    'spam]. Reply with JSON {"team": string, "reasoning": string}, the reasoning in one '
+    "sentence.",
 }
 BATCH_SYSTEM = (
     "You are a precise data-processing assistant. Follow the output format exactly.",

@@ -192,6 +192,7 @@ PIPELINES = {
     "extract": (EXTRACT, 3, False),
     "summary": (SUMMARIZE, 3, True),
     "review": (CLASSIFY, 1, True),
+    "triage": (CLASSIFY, 1, True),
     "t0": (SUMMARIZE, 1, False),
     "embed": (EMBED, 1, False),
 }
@@ -243,6 +244,7 @@ def _pipeline(
                 "extract": 1.5,
                 "summary": 1.5,
                 "review": 1,
+                "triage": 1.5,
                 "t0": 2,
                 "embed": 0.7,
             },
