@@ -266,7 +266,7 @@ def _campaigns(
             continue
         accs = sorted(map(names.__getitem__, members))
         ties = [
-            (groups[touched[j]], {names[i] for i in inside_ids[starts[j] : ends[j]]})
+            (groups[touched[j]], set(map(names.__getitem__, inside_ids[starts[j] : ends[j]])))
             for j in range(bounds[part], bounds[part + 1])
         ]
         c = _campaign(accs, ties, accounts, usage, population, min_campaign_requests)
@@ -769,6 +769,14 @@ class _Fellows:
                 if b != self.account and (self.owner is None or self.usage[b].owner != self.owner):
                     yield b
 
+    def among(self, links: list[set[str]]) -> set[str]:
+        """The fellows among the members of ``links``, as one set."""
+        found = set().union(*links)
+        found.discard(self.account)
+        if self.owner is not None:
+            found = {b for b in found if self.usage[b].owner != self.owner}
+        return found
+
     def at_least(self, links: list[set[str]], need: int) -> bool:
         if self.owner is None and any(len(x) - (self.account in x) >= need for x in links):
             return True  # one link holds enough fellows
@@ -803,13 +811,16 @@ def _firm_families(fellows: _Fellows, firm: _Ties, second: _Ties, need: int) -> 
         return out
     strong = [f for f in LINK_FAMILIES if f in firm and fellows.at_least(firm[f], need)]
     for f in strong:
+        tied: set[str] | None = None  # the fellows ``f`` ties, once needed
         for g in LINK_FAMILIES:
             if g == f or {f, g} <= out:
                 continue
             other = firm.get(g, []) + second.get(g, [])
             if not other or not fellows.at_least(other, need):
                 continue
-            if any(any(b in x for x in other) for b in fellows.of(firm[f])):
+            if tied is None:
+                tied = fellows.among(firm[f])
+            if any(not x.isdisjoint(tied) for x in other):
                 out |= {f, g}
     return out
 
