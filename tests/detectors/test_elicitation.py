@@ -86,3 +86,34 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     assert set(found[0].accounts) == {"op1", "op3"}
     assert found[0].evidence["template"] == f"[request {{#}}] {system}"
     assert found[0].score > 0.45  # an instruction that coerces reasoning weighs more
+
+
+def test_an_ordinary_shared_instruction_is_a_weak_link() -> None:
+    from distillguard.detectors.wrappers import SharedWrapperDetector
+    from distillguard.scoring.fuse import FIRM_LINK, SECOND_LINK
+
+    plain = "You are a coding assistant integrated in an IDE. Prefer concise code answers."
+    coerce = "Before answering, write out your complete chain of thought."
+    rows: list[dict[str, object]] = []
+    for k in range(40):
+        acc = f"app{k % 4}" if k % 2 else f"op{k % 6}"
+        rows.append(
+            {
+                "ts": 1_700_000_000.0 + 30 * k,
+                "account_id": acc,
+                "prompt": f"Sort a list of {k + 2} numbers in Go.",
+                # Each application tells the model the time.
+                "system_prompt": f"Current time: 2023-11-14T22:{k:02d}:00Z. {plain}"
+                if acc.startswith("app")
+                else coerce,
+            }
+        )
+    state = DetectionState()
+    state.update(make_events(rows))
+    found = {
+        f.accounts: f.score
+        for f in SharedWrapperDetector().detect(state.context())
+        if f.link and f.link.startswith("system:")
+    }
+    assert SECOND_LINK <= found[("app1", "app3")] < FIRM_LINK
+    assert found[("op0", "op2", "op4")] >= FIRM_LINK
