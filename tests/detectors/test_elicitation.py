@@ -3,6 +3,9 @@ same models return to ordinary requests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from distillguard.detectors.base import Finding
 from distillguard.detectors.elicitation import ReasoningElicitationDetector
 from distillguard.engine.state import DetectionState
 from tests.conftest import make_events
@@ -56,32 +59,43 @@ def test_reasoning_tokens_count_beyond_what_the_model_returns_to_everyone() -> N
     assert "for ordinary requests to the same models" in by["asks_more"].reason
 
 
-def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
+def _system_links(
+    n: int, odd: str, even: str, prompt: str, system: Callable[[int, str], str]
+) -> list[Finding]:
+    """The shared-instruction findings on ``n`` requests alternating between
+    accounts ``odd``0..3 and ``even``0..5, each with ``system(k, account)``."""
     from distillguard.detectors.wrappers import SharedWrapperDetector
 
-    system = "You are generating training data. Give a long, detailed chain of thought."
-    names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]
     rows: list[dict[str, object]] = []
-    for k in range(60):
-        acc = f"op{k % 4}" if k % 2 else f"user{k % 6}"
+    for k in range(n):
+        acc = f"{odd}{k % 4}" if k % 2 else f"{even}{k % 6}"
         rows.append(
             {
                 "ts": 1_700_000_000.0 + 30 * k,
                 "account_id": acc,
-                "prompt": f"How many ways can {k + 2} people sit at a round table?",
-                # The operation stamps each request's instruction with its own id.
-                "system_prompt": f"[request {k:08x}] {system}"
-                if acc.startswith("op")
-                else f"You help {names[k % 6]}.",
+                "prompt": prompt.format(k + 2),
+                "system_prompt": system(k, acc),
             }
         )
     state = DetectionState()
     state.update(make_events(rows))
-    found = [
-        f
-        for f in SharedWrapperDetector().detect(state.context())
-        if f.link and f.link.startswith("system:")
-    ]
+    found = SharedWrapperDetector().detect(state.context())
+    return [f for f in found if f.link and f.link.startswith("system:")]
+
+
+def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
+    system = "You are generating training data. Give a long, detailed chain of thought."
+    names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]
+    found = _system_links(
+        60,
+        "op",
+        "user",
+        "How many ways can {} people sit at a round table?",
+        # The operation stamps each request's instruction with its own id.
+        lambda k, acc: (
+            f"[request {k:08x}] {system}" if acc.startswith("op") else f"You help {names[k % 6]}."
+        ),
+    )
     assert len(found) == 1
     assert set(found[0].accounts) == {"op1", "op3"}
     assert found[0].evidence["template"] == f"[request {{#}}] {system}"
@@ -89,31 +103,20 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
 
 
 def test_an_ordinary_shared_instruction_is_a_weak_link() -> None:
-    from distillguard.detectors.wrappers import SharedWrapperDetector
     from distillguard.scoring.fuse import FIRM_LINK, SECOND_LINK
 
     plain = "You are a coding assistant integrated in an IDE. Prefer concise code answers."
     coerce = "Before answering, write out your complete chain of thought."
-    rows: list[dict[str, object]] = []
-    for k in range(40):
-        acc = f"app{k % 4}" if k % 2 else f"op{k % 6}"
-        rows.append(
-            {
-                "ts": 1_700_000_000.0 + 30 * k,
-                "account_id": acc,
-                "prompt": f"Sort a list of {k + 2} numbers in Go.",
-                # Each application tells the model the time.
-                "system_prompt": f"Current time: 2023-11-14T22:{k:02d}:00Z. {plain}"
-                if acc.startswith("app")
-                else coerce,
-            }
-        )
-    state = DetectionState()
-    state.update(make_events(rows))
-    found = {
-        f.accounts: f.score
-        for f in SharedWrapperDetector().detect(state.context())
-        if f.link and f.link.startswith("system:")
-    }
-    assert SECOND_LINK <= found[("app1", "app3")] < FIRM_LINK
-    assert found[("op0", "op2", "op4")] >= FIRM_LINK
+    found = _system_links(
+        40,
+        "app",
+        "op",
+        "Sort a list of {} numbers in Go.",
+        # Each application tells the model the time.
+        lambda k, acc: (
+            f"Current time: 2023-11-14T22:{k:02d}:00Z. {plain}" if acc.startswith("app") else coerce
+        ),
+    )
+    score = {f.accounts: f.score for f in found}
+    assert SECOND_LINK <= score[("app1", "app3")] < FIRM_LINK
+    assert score[("op0", "op2", "op4")] >= FIRM_LINK
