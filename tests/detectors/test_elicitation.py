@@ -100,23 +100,3 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     assert set(found[0].accounts) == {"op1", "op3"}
     assert found[0].evidence["template"] == f"[request {{#}}] {system}"
     assert found[0].score > 0.45  # an instruction that coerces reasoning weighs more
-
-
-def test_an_ordinary_shared_instruction_is_a_weak_link() -> None:
-    from distillguard.scoring.fuse import FIRM_LINK, SECOND_LINK
-
-    plain = "You are a coding assistant integrated in an IDE. Prefer concise code answers."
-    coerce = "Before answering, write out your complete chain of thought."
-    found = _system_links(
-        40,
-        "app",
-        "op",
-        "Sort a list of {} numbers in Go.",
-        # Each application tells the model the time.
-        lambda k, acc: (
-            f"Current time: 2023-11-14T22:{k:02d}:00Z. {plain}" if acc.startswith("app") else coerce
-        ),
-    )
-    score = {f.accounts: f.score for f in found}
-    assert SECOND_LINK <= score[("app1", "app3")] < FIRM_LINK
-    assert score[("op0", "op2", "op4")] >= FIRM_LINK

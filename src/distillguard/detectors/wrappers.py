@@ -41,13 +41,7 @@ class SharedWrapperDetector(Detector):
     several accounts and by less than ``max_share`` of all accounts. Both are
     the fixed text around an operation's varying tasks: a template in the
     prompt, or the instruction sent with every prompt. One that itself
-    coerces reasoning scores higher than an ordinary one. An ordinary
-    instruction shared by a few accounts is weak evidence on its own (it
-    can only second a firm tie): unrelated applications start from the same
-    persona line of a framework or a tutorial ("You are a coding assistant
-    integrated in an IDE."), and a date or a time in it is masked, whereas
-    a template around varying tasks is an artifact of one operation's
-    pipeline."""
+    coerces reasoning scores higher than an ordinary one."""
 
     name: ClassVar[str] = "shared_wrapper"
     family: ClassVar[Family] = Family.CONTENT
@@ -58,9 +52,9 @@ class SharedWrapperDetector(Detector):
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         cap = max(10, int(self.max_share * ctx.n_accounts))
         out: list[Finding] = []
-        for family, what, describe, base in (
-            ("wrapper", "wrap their prompts in one template", ctx.prompts.wrappers.describe, 0.45),
-            ("system", "send one system instruction", ctx.prompts.system.describe, 0.25),
+        for family, what, describe in (
+            ("wrapper", "wrap their prompts in one template", ctx.prompts.wrappers.describe),
+            ("system", "send one system instruction", ctx.prompts.system.describe),
         ):
             groups = key_groups(ctx, family, 2, cap)
             if not groups:
@@ -72,7 +66,7 @@ class SharedWrapperDetector(Detector):
                 # by step.", a framework's default instruction) says little
                 # about who works together.
                 specificity = 1.0 / (1.0 + math.log10(max(len(accounts) / 10.0, 1.0)))
-                score = (base + (0.85 - base) * float(e)) * specificity
+                score = (0.45 + 0.4 * float(e)) * specificity
                 out.append(
                     Finding(
                         self.name,
