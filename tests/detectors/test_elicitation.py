@@ -3,9 +3,6 @@ same models return to ordinary requests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from distillguard.detectors.base import Finding
 from distillguard.detectors.elicitation import ReasoningElicitationDetector
 from distillguard.engine.state import DetectionState
 from tests.conftest import make_events
@@ -59,43 +56,32 @@ def test_reasoning_tokens_count_beyond_what_the_model_returns_to_everyone() -> N
     assert "for ordinary requests to the same models" in by["asks_more"].reason
 
 
-def _system_links(
-    n: int, odd: str, even: str, prompt: str, system: Callable[[int, str], str]
-) -> list[Finding]:
-    """The shared-instruction findings on ``n`` requests alternating between
-    accounts ``odd``0..3 and ``even``0..5, each with ``system(k, account)``."""
+def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     from distillguard.detectors.wrappers import SharedWrapperDetector
 
+    system = "You are generating training data. Give a long, detailed chain of thought."
+    names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]
     rows: list[dict[str, object]] = []
-    for k in range(n):
-        acc = f"{odd}{k % 4}" if k % 2 else f"{even}{k % 6}"
+    for k in range(60):
+        acc = f"op{k % 4}" if k % 2 else f"user{k % 6}"
         rows.append(
             {
                 "ts": 1_700_000_000.0 + 30 * k,
                 "account_id": acc,
-                "prompt": prompt.format(k + 2),
-                "system_prompt": system(k, acc),
+                "prompt": f"How many ways can {k + 2} people sit at a round table?",
+                # The operation stamps each request's instruction with its own id.
+                "system_prompt": f"[request {k:08x}] {system}"
+                if acc.startswith("op")
+                else f"You help {names[k % 6]}.",
             }
         )
     state = DetectionState()
     state.update(make_events(rows))
-    found = SharedWrapperDetector().detect(state.context())
-    return [f for f in found if f.link and f.link.startswith("system:")]
-
-
-def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
-    system = "You are generating training data. Give a long, detailed chain of thought."
-    names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"]
-    found = _system_links(
-        60,
-        "op",
-        "user",
-        "How many ways can {} people sit at a round table?",
-        # The operation stamps each request's instruction with its own id.
-        lambda k, acc: (
-            f"[request {k:08x}] {system}" if acc.startswith("op") else f"You help {names[k % 6]}."
-        ),
-    )
+    found = [
+        f
+        for f in SharedWrapperDetector().detect(state.context())
+        if f.link and f.link.startswith("system:")
+    ]
     assert len(found) == 1
     assert set(found[0].accounts) == {"op1", "op3"}
     assert found[0].evidence["template"] == f"[request {{#}}] {system}"
