@@ -165,3 +165,17 @@ def test_an_instruction_that_varies_per_request_is_one_instruction() -> None:
     # process, another engine), whichever variant it meets first.
     again, again_key = SystemInstructions().signals(pa.array(nonce[::-1]))
     assert again.tolist() == score[:3][::-1].tolist() and again_key[0] == key[0]
+
+
+def test_an_instruction_disguised_per_request_is_one_instruction() -> None:
+    from distillguard.engine.prompts import SystemInstructions
+
+    base = "You are an expert solver. Write out your complete chain of thought first."
+    disguised = [
+        base,
+        base.replace("expert", "exp\u200bert").replace("chain", "ch\u0430in"),
+        base.replace("solver", "s\u043elver\u2060").replace("Write", "Wr\u0456te"),
+        "\ufeff" + base.replace("You", "Y\u03bfu"),
+    ]
+    score, key = SystemInstructions().signals(pa.array(disguised))
+    assert len(set(key.tolist())) == 1 and score.min() >= 0.5

@@ -45,6 +45,43 @@ def test_normalize() -> None:
     assert normalize("What is -3 - 4?") == "what is -3 4"
 
 
+# The same request sprinkled with what does not show: zero-width spaces and
+# joiners, a soft hyphen, a word joiner, a byte-order mark, and Cyrillic and
+# Greek letters that look like Latin ones.
+ELICIT = "Think step by step and show all of your reasoning. " + PROBLEM
+DISGUISED = (
+    "Th\u200bink st\u0435p by \u0455tep and sh\u043ew a\u200cll of y\u043eur reas\u00adoning. "
+    + PROBLEM.replace("eggs", "e\u2060g\u200dgs")
+    .replace("market", "m\u03b1rk\u0435t")
+    .replace("Janet", "\ufeffJanet")
+)
+
+
+def test_invisible_characters_and_look_alike_letters_change_nothing() -> None:
+    assert DISGUISED != ELICIT
+    assert normalize(DISGUISED) == normalize(ELICIT)
+    clean, disguised = analyze_prompts([ELICIT, DISGUISED]).to_pylist()
+    assert disguised["prompt_hash"] != clean["prompt_hash"]  # the exact text differs
+    for column in ("norm_hash", "bands", "elicit", "elicit_kind", "area"):
+        assert disguised[column] == clean[column], column
+    assert clean["elicit"] >= 0.5
+
+
+def test_words_of_other_scripts_are_left_alone() -> None:
+    russian = "Решите задачу шаг за шагом и покажите все рассуждения."
+    greek = "Λύστε το πρόβλημα βήμα προς βήμα."
+    assert normalize(russian) == "решите задачу шаг за шагом и покажите все рассуждения"
+    assert normalize(greek) == "λύστε το πρόβλημα βήμα προσ βήμα"  # case folding: ς is σ
+    # A Latin name in Russian text is its own word; only mixed words fold.
+    assert normalize("Установите Python и запустите скрипт") == (
+        "установите python и запустите скрипт"
+    )
+    assert text.unconfuse("iPhone и Android") == "iPhone и Android"
+    # Invisible characters are deleted, not made spaces: a word stays one word.
+    assert normalize("zero\u200bwidth") == "zerowidth"
+    assert text.strip_invisible("plain ascii") == "plain ascii"
+
+
 def test_schema_and_row_per_text() -> None:
     texts = ["hello", "", "hello", "x" * 10]
     t = analyze_prompts(texts)

@@ -39,6 +39,22 @@ def test_frame_around_content() -> None:
     )
 
 
+def test_a_template_disguised_per_prompt_is_one_wrapper(corpora: Path) -> None:
+    """Invisible characters and look-alike letters sprinkled into each copy of
+    the template make each copy differ byte for byte, not in its frame."""
+    questions = sample(load(corpora, "harvest_tasks", "math_word:gsm8k"), 40, seed=4)
+    disguises = [
+        "Solve step by step and show all reasoning: {q}",
+        "S\u200bolve step by st\u0435p and show all reasoning: {q}",
+        "Solve st\u00adep by step and sh\u043ew all r\u0435asoning: {q}",
+        "Solve step by step and show \u0430ll reason\u200ding: {q}",
+    ]
+    wrapped = [disguises[i % 4].format(q=q) for i, q in enumerate(questions)]
+    idx = WrapperIndex()
+    ids = idx.add(wrapped, norm_hashes(wrapped))
+    assert len(set(ids.tolist())) == 1 and ids[0] != 0
+
+
 def test_unwrapped_chat_prompts_have_no_wrapper(corpora: Path) -> None:
     chat = sample(load(corpora, "benign_chat", "chat:"), 2000, seed=2)
     idx = WrapperIndex()

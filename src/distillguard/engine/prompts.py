@@ -28,7 +28,12 @@ import xxhash
 from distillguard.signals.elicitation import elicitation
 from distillguard.signals.parallel import Pending
 from distillguard.signals.sortedmap import SortedMap
-from distillguard.signals.text import FingerprintIndex, analyze_prompts
+from distillguard.signals.text import (
+    FingerprintIndex,
+    analyze_prompts,
+    strip_invisible,
+    unconfuse,
+)
 from distillguard.signals.wrappers import Segments, WrapperIndex, with_segments
 
 _SAMPLE_CAP = 200_000
@@ -263,12 +268,16 @@ def instruction_frames(texts: list[str]) -> list[str]:
 
     Applications put the date, the time or a session number into their
     instruction, and an operation can add a request id to each of its own
-    to look like many: the frame is what stays.
+    to look like many: the frame is what stays. Invisible characters and
+    look-alike letters of other scripts mixed into words, the other way to
+    make each copy differ while it reads the same, are taken out first
+    (``text.strip_invisible``, ``text.unconfuse``).
 
     >>> instruction_frames(["Request 7f3c-91a2 at 2026-11-29T10:32:11Z.  Show all reasoning."])
     ['Request {#} at {#} Show all reasoning.']
     """
-    arr = pc.replace_substring_regex(pa.array(texts, pa.large_string()), _VARYING, VARYING)
+    clean = [unconfuse(strip_invisible(t)) for t in texts]
+    arr = pc.replace_substring_regex(pa.array(clean, pa.large_string()), _VARYING, VARYING)
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
     return [str(t) for t in arr.to_pylist()]
 

@@ -29,6 +29,7 @@ almost surely, while texts sharing under a third of their shingles rarely do.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ __all__ = [
     "normalize",
     "normalize_array",
     "normalize_words",
+    "strip_invisible",
     "tokenize",
+    "unconfuse",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -138,8 +141,75 @@ def _fold(text: str) -> str:
         return text.lower().replace("'", "")
     # Full-width "，" and "．" (CJK text, no space after them) would become "," and "."
     # inside a token under NFKC.
-    text = text.replace("，", " ").replace("．", " ")
-    return unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
+    text = strip_invisible(text).replace("，", " ").replace("．", " ")
+    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
+    return unconfuse(text)
+
+
+# Invisible characters (Unicode's default-ignorable code points: zero-width
+# spaces and joiners, soft hyphens, bidirectional marks, variation selectors,
+# tag characters, Hangul fillers). Text shows the same with or without them,
+# so a harvester can sprinkle them inside words to make each copy of a
+# prompt hash, shingle and match differently; they are deleted, not turned
+# into spaces, so "st\u200bep" stays one word.
+_INVISIBLE: Final = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]+"
+)
+
+# Letters of other scripts that look like Latin ones (from Unicode's
+# confusables, UTS #39): Cyrillic and Greek. Only words that mix them with
+# ASCII letters are folded (``unconfuse``): "stеp" with a Cyrillic "е" is
+# "step", while Russian or Greek words are left alone. Latin letters beyond
+# ASCII are not look-alikes here: the dotless "ı" of Turkish and the "ɑ" of
+# phonetic spelling are letters of real words mixed with ASCII ones.
+_LOOKALIKES: Final = {
+    "а": "a", "в": "b", "е": "e", "і": "i", "ј": "j", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ү": "y",
+    "А": "A", "В": "B", "Е": "E", "І": "I", "Ј": "J", "К": "K", "М": "M",
+    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S",
+    "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W", "Һ": "H", "Ӏ": "I", "Ү": "Y",
+    "α": "a", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+    "χ": "x", "ϲ": "c", "ϳ": "j",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+}  # fmt: skip
+_UNCONFUSE: Final = str.maketrans(_LOOKALIKES)
+_LOOKS = "".join(_LOOKALIKES)
+_MIXED: Final = re.compile(f"[A-Za-z][{_LOOKS}]|[{_LOOKS}][A-Za-z]")
+_WORD: Final = re.compile(r"\w+")
+_LATIN: Final = re.compile(r"[A-Za-z]")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible characters (zero-width spaces and joiners,
+    soft hyphens, bidirectional marks, variation selectors…).
+
+    >>> strip_invisible("st\u200bep by st\u00adep")
+    'step by step'
+    """
+    return text if text.isascii() else _INVISIBLE.sub("", text)
+
+
+def unconfuse(text: str) -> str:
+    """``text`` with the look-alike letters of words that mix them with ASCII
+    letters turned into those letters: the homoglyph trick that makes a
+    prompt read the same and match nothing. Words wholly in another script
+    are left as they are.
+
+    >>> unconfuse("Think stеp by ѕtep. Шаг за шагом.")
+    'Think step by step. Шаг за шагом.'
+    """
+    if text.isascii() or not _MIXED.search(text):
+        return text
+    return _WORD.sub(_unconfuse_word, text)
+
+
+def _unconfuse_word(m: re.Match[str]) -> str:
+    word = m.group(0)
+    return word.translate(_UNCONFUSE) if _LATIN.search(word) else word
 
 
 def _split(arr: pa.LargeStringArray) -> pa.ListArray:

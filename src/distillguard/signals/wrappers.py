@@ -49,7 +49,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.signals.sortedmap import SortedMap
-from distillguard.signals.text import analyze_prompts, hash_texts, mix, normalize_words
+from distillguard.signals.text import (
+    analyze_prompts,
+    hash_texts,
+    mix,
+    normalize_words,
+    strip_invisible,
+)
 
 __all__ = [
     "MAX_SEGMENTS",
@@ -290,10 +296,12 @@ SEGMENT_WORDS: Final = "segment_words"
 
 
 def _nfkc_utf8(text: str) -> str:
-    """NFKC, lone surrogates replaced (ASCII is left as it is by both)."""
+    """NFKC without invisible characters (``text.strip_invisible``), lone
+    surrogates replaced (ASCII is left as it is by all three)."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", text).encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFKC", strip_invisible(text))
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _cut(text: str) -> list[str]:
