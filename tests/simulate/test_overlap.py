@@ -157,3 +157,15 @@ def test_system_instructions_ask_for_reasoning_on_both_sides(demo: SimResult) ->
     attack = _malicious(demo)
     assert elicits[attack].sum() > 0
     assert elicits[~attack].sum() > 0.2 * elicits[attack].sum()
+
+
+def test_invisible_characters_occur_on_both_sides(demo: SimResult) -> None:
+    """Operations sprinkle invisible characters into their prompts to make
+    each copy differ; ordinary users paste text that carries them (zero-width
+    spaces, soft hyphens, byte-order marks from web pages and documents)."""
+    from distillguard.signals.text import strip_invisible
+
+    prompts = demo.events.column("prompt").to_pylist()
+    carries = np.array([bool(t) and strip_invisible(t) != t for t in prompts])
+    attack = _malicious(demo)
+    assert carries[attack].sum() > 0 and carries[~attack].sum() > 0

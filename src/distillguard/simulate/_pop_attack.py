@@ -15,7 +15,14 @@ from distillguard.simulate._frame import Block
 from distillguard.simulate._net import HOSTING, RESIDENTIAL, Kind
 from distillguard.simulate._pop_people import group_mix
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._text import fill, paraphrase_frames, reword, with_suffix, wrap
+from distillguard.simulate._text import (
+    disguise,
+    fill,
+    paraphrase_frames,
+    reword,
+    with_suffix,
+    wrap,
+)
 
 Rng = np.random.Generator
 CHAT_MIX = {"chat": 6, "query": 1, "role": 1, "instruct": 1, "math": 1}
@@ -287,6 +294,13 @@ def paraphrase(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> Non
             fill(frames[o][rng.integers(0, len(frames[o]))], reword(source(t), rng, 0.3))
             for o, t in zip(owner.tolist(), q.tolist(), strict=True)
         ]
+        # Some accounts also disguise each prompt: invisible characters and
+        # look-alike letters, anew in every request.
+        disguised = rng.random(n) < 0.4
+        built = [
+            disguise(t, rng, 0.15) if disguised[o] else t
+            for o, t in zip(owner.tolist(), built, strict=True)
+        ]
         text = sim.texts.add(built)
         daily = kit.AccountIps.draw(
             rng,
@@ -317,4 +331,8 @@ def paraphrase(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> Non
             cr.harvest_params(rng),
             0.01,
         )
-        sim.campaign(name, "paraphrase", {"accounts": n, "targets": len(targets)})
+        sim.campaign(
+            name,
+            "paraphrase",
+            {"accounts": n, "targets": len(targets), "disguised": int(disguised.sum())},
+        )

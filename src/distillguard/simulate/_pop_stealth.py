@@ -199,8 +199,9 @@ def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -
         text[chat], task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
         system = np.where(chat & (rng.random(m) < 0.5), -1, system)
         # Some stamp each request's instruction with a time or a request id,
-        # as applications do, so that no two requests share one.
-        how = str(rng.choice(["", "time", "request"], p=[0.4, 0.3, 0.3]))
+        # as applications do, or disguise it anew in each request, so that
+        # no two requests share one.
+        how = str(rng.choice(["", "time", "request", "disguise"], p=[0.3, 0.25, 0.25, 0.2]))
         if how:
             system = stamped(sim, rng, system, ts, how)
         ip = _proxied(sim, rng, m, max(40, m // 4), max(10, m // 100), 0.4)

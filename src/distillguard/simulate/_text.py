@@ -239,7 +239,8 @@ def stamped(
     application telling the model what day it is: one text per instruction
     and day), the ``time`` or a ``request`` id (a pipeline's job ids, or an
     operation making each request's instruction its own: one text per
-    request). ``ts`` are the events' times in microseconds."""
+    request), or ``disguise``d anew in each request (``disguise``). ``ts``
+    are the events' times in microseconds."""
     out = system.astype(np.int32).copy()
     use = np.flatnonzero(system >= 0)
     if not len(use):
@@ -251,6 +252,10 @@ def stamped(
             [system[use], day],
             lambda r: f"{sim.texts.text(r[0])} Today's date is {np.datetime64(r[1], 'D')}.",
         )
+        return out
+    if how == "disguise":
+        source = sim.texts.text
+        out[use] = sim.texts.add([disguise(source(int(s)), rng, 0.2) for s in system[use].tolist()])
         return out
     stamp = (
         [t + "Z" for t in np.datetime_as_string(ts[use].astype("datetime64[us]"), unit="s")]
@@ -264,3 +269,40 @@ def stamped(
     ]
     out[use] = sim.texts.add(texts)
     return out
+
+
+# What a harvester sprinkles into a text so that each copy differs byte for
+# byte while it reads the same: invisible characters inside words, Cyrillic
+# and Greek letters that look like Latin ones, full-width letters.
+_INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff")
+_LOOK_ALIKE = {
+    "a": "\u0430", "e": "\u0435", "o": "\u043e\u03bf", "p": "\u0440\u03c1", "c": "\u0441",
+    "x": "\u0445", "y": "\u0443", "i": "\u0456", "s": "\u0455", "v": "\u03bd",
+    "A": "\u0410\u0391", "B": "\u0412", "E": "\u0415", "T": "\u0422", "O": "\u041e",
+}  # fmt: skip
+_ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def disguise(text: str, rng: np.random.Generator, rate: float) -> str:
+    """``text`` with about ``rate`` of its words disguised: an invisible
+    character inside the word, a letter swapped for a look-alike of another
+    script, or the word in full-width letters."""
+
+    def sub(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if rng.random() >= rate:
+            return word
+        trick = rng.random()
+        if trick < 0.5:
+            at = int(rng.integers(1, len(word)))
+            return word[:at] + _INVISIBLE[rng.integers(0, len(_INVISIBLE))] + word[at:]
+        if trick < 0.9:
+            swaps = [i for i, ch in enumerate(word) if ch in _LOOK_ALIKE]
+            if swaps:
+                i = swaps[rng.integers(0, len(swaps))]
+                options = _LOOK_ALIKE[word[i]]
+                return word[:i] + options[rng.integers(0, len(options))] + word[i + 1 :]
+            return word
+        return "".join(chr(ord(ch) + 0xFEE0) for ch in word)
+
+    return _ASCII_WORD.sub(sub, text)
