@@ -35,6 +35,24 @@ def test_suspend_needs_campaign_and_two_families() -> None:
     assert prof.decide(one, _campaign(0.9)) is Action.REVIEW
 
 
+def test_a_member_of_another_part_is_judged_by_its_own_part() -> None:
+    """A campaign whose core falls into parts scores as its most harvesting
+    part; a firm member of a weaker part (heavy services tied to each other
+    by a common client, next to an operation) is judged by what its part
+    earns, however heavy its own traffic."""
+    prof = load_profile()
+    campaign = _campaign(0.9)
+    campaign.part_scores = {"a0": 0.9, "a1": 0.9, "a2": 0.53, "a3": 0.53}
+    fams = {Family.CONTENT, Family.INFRASTRUCTURE, Family.BEHAVIOUR}
+    operation = AccountScore("a0", score=0.9, families=fams, firm=True)
+    service = AccountScore("a2", score=0.81, own_score=0.81, families=fams, firm=True)
+    assert prof.decide(operation, campaign) is Action.SUSPEND
+    assert prof.decide(service, campaign) is Action.REVIEW
+    # A member outside the parts (no part score) is judged by the campaign.
+    other = AccountScore("a4", score=0.9, families=fams, firm=True)
+    assert prof.decide(other, campaign) is Action.SUSPEND
+
+
 def test_allowlist_wins(tmp_path: Path) -> None:
     p = tmp_path / "p.yaml"
     p.write_text(

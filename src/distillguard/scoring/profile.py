@@ -91,8 +91,13 @@ def _holds(rule: Rule, acc: AccountScore, campaign: Campaign | None) -> bool:
         return True
     if campaign is None or not acc.firm:
         return False
+    # A member of one part of a campaign's core is judged by what its own
+    # part earns (``Campaign.part_scores``), not by the most harvesting part:
+    # services tied to each other by a common client, in a community whose
+    # other part is an operation, are not that operation.
+    earned = campaign.part_scores.get(acc.account_id, campaign.score)
     return (
-        campaign.score >= (rule.min_campaign_score or 0.0)
+        earned >= (rule.min_campaign_score or 0.0)
         and len(campaign.accounts) >= rule.min_campaign_accounts
         and campaign.requests >= rule.min_campaign_requests
     )
