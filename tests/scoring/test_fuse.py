@@ -143,6 +143,42 @@ def test_a_group_in_an_operations_community_is_measured_on_its_own() -> None:
     assert c is not None and not c.part_scores
 
 
+def test_a_part_whose_harvest_is_one_accounts_holds_nobody_firmly() -> None:
+    """Next to an operation in one community, an evaluation company's account
+    and two developers are tied to each other by a public judge template and
+    a client library: a part of the core of its own, whose harvest is the
+    company's alone. A heavy account with a few coincidences is what the
+    default profile leaves to review; all three are held as loose members.
+    Once a developer harvests too, the part holds two takers, and the two
+    are firm."""
+    ops = [f"g{i}" for i in range(8)]
+    part = ("eval", "dev1", "dev2")
+    links = [
+        _f("account_linking", Family.INFRASTRUCTURE, tuple(ops), 0.9, "payment:x"),
+        _f("shared_wrapper", Family.CONTENT, tuple(ops), 0.8, "wrapper:judge"),
+        _f("account_linking", Family.INFRASTRUCTURE, part, 0.45, "client:requests"),
+        _f("shared_wrapper", Family.CONTENT, part, 0.75, "wrapper:mt-bench"),
+    ]
+    own = [_f("reasoning_elicitation", Family.CONTENT, (a,), 0.9) for a in [*ops, "eval"]]
+    own += [_f("volume", Family.BEHAVIOUR, (a,), 0.95) for a in [*ops, "eval"]]
+    usage = {g: Usage(2000, 0.0, 1.0, 1800, 1900, 5000, 1000) for g in ops}
+    usage["eval"] = Usage(3000, 0.0, 1.0, 2400, 2700, 6000, 1000)
+    usage |= {d: Usage(60, 0.0, 1.0, 2, 20, 100, 1000) for d in part[1:]}
+    members = sorted([*ops, *part])
+    for dev_harvests in (False, True):
+        if dev_harvests:
+            usage["dev1"] = Usage(600, 0.0, 1.0, 500, 550, 1500, 1000)
+        accounts = {a: AccountScore(a) for a in usage}
+        fuse._score_accounts(accounts, own)
+        c = _campaign(members, links, accounts, usage, (0.0, 0.3, 0.4), 2000.0)
+        assert c is not None and c.score >= 0.8
+        assert len(c.member_families["eval"]) == 2 and c.part_scores["eval"] < c.score
+        assert all(fuse._attachment(accounts[g], c) == 1.0 for g in ops)
+        assert "dev2" in c.bystanders
+        assert ({"eval", "dev1"} <= c.bystanders) is not dev_harvests
+        assert (fuse._attachment(accounts["eval"], c) < 1.0) is not dev_harvests
+
+
 def _swarm_with_a_bystander() -> tuple[list[str], list[Finding], dict[str, Usage]]:
     """Twenty accounts of a swarm, each eliciting reasoning, tied by one
     payment instrument and a step-by-step template; a developer who connects

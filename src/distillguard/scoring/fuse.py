@@ -68,6 +68,9 @@ TAKES_PART = 0.5
 #: ... its own profile read as if it had also sent this many requests like
 #: the typical account's: a handful of requests is no evidence either way.
 BENEFIT_OF_DOUBT = 5.0
+#: Members of a part of a campaign's core that must take part in its harvest
+#: for the part to hold its members firmly (``_held_loose``).
+MIN_TAKERS = 2
 #: Communities scoring below this are not campaigns.
 MIN_SCORE = 0.2
 #: A family counts as present in a campaign above this member coverage.
@@ -401,7 +404,7 @@ def _campaign(
         frozenset(
             a
             for part, m in zip(parts, measured, strict=True)
-            for a in _bystanders(part, m, accounts, usage, population)
+            for a in _held_loose(part, list(_bystanders(part, m, accounts, usage, population)))
         )
         if len(core) >= 2
         else frozenset()
@@ -556,6 +559,17 @@ def _harvest(
     volume = 1.0 / (1.0 + math.exp(-z))
     harvest = max(intensity, _group_profile(mean_profile, population)) * (0.5 + 0.5 * volume)
     return _Harvest(harvest, intensity, mean_profile, taken)
+
+
+def _held_loose(part: list[str], idle: list[str]) -> list[str]:
+    """The members of one part of a campaign's core held as loose members:
+    its bystanders (``idle``, see ``_bystanders``), or all of them when
+    fewer than ``MIN_TAKERS`` take part in its harvest. A part whose harvest
+    is one account's is a heavy customer and the coincidences that tie it to
+    a few others (an evaluation company's account and developers who use a
+    public judge template and the same client library), which the default
+    profile leaves to review, as it does a lone heavy account."""
+    return part if len(part) - len(idle) < MIN_TAKERS else idle
 
 
 def _bystanders(
