@@ -111,3 +111,47 @@ def test_an_operation_sharing_proxy_exits_here_and_there_stays_one_burst() -> No
     # with the next), six do not: no network is a place, nothing splits.
     bursts = _bursts([("op", 8, CHAIN, 0), ("bop", 6, None, 0)])
     assert bursts == [_named("op", 8) | _named("bop", 6)]
+
+
+def test_a_client_recorded_by_half_links_too_weakly_to_tie() -> None:
+    """A user agent without its TLS fingerprint (or the other way round) is
+    most often a library's default that unrelated scripts share: it links
+    two accounts, too weakly to tie or second a tie to a campaign."""
+    from distillguard.detectors.linking import PARTIAL_CLIENT
+    from distillguard.scoring.fuse import SECOND_LINK
+
+    clients = {
+        "a1": ("python-requests/2.32.3", None),
+        "a2": ("python-requests/2.32.3", None),
+        "b1": ("collector/0.9", "t13d1516h2_8daaf6152771_02713d6af862"),
+        "b2": ("collector/0.9", "t13d1516h2_8daaf6152771_02713d6af862"),
+        "c1": (None, "t13d1715h2_5b57614c22b0_3d5424432f57"),
+        "c2": (None, "t13d1715h2_5b57614c22b0_3d5424432f57"),
+    }
+    clients |= {f"bg{i:02d}": (f"app/{i}", f"t13d{i:04d}h2_x") for i in range(30)}
+    rows = [
+        {
+            "ts": START + 60.0 * i + j,
+            "account_id": a,
+            "ip": f"81.{i}.{j}.7",
+            "user_agent": ua,
+            "tls_fingerprint": tls,
+            "prompt": CHAT[(i + j) % len(CHAT)],
+            "model": "m-large",
+        }
+        for i, (a, (ua, tls)) in enumerate(clients.items())
+        for j in range(2)
+    ]
+    state = DetectionState()
+    state.update(make_events(rows))
+    found = {
+        frozenset(f.accounts): f
+        for f in AccountLinkingDetector().detect(state.context())
+        if str(f.link).startswith("client:")
+    }
+    whole = found[frozenset({"b1", "b2"})]
+    assert whole.score == 0.35 and "user agent and TLS fingerprint" in whole.reason
+    for half in ({"a1", "a2"}, {"c1", "c2"}):
+        f = found[frozenset(half)]
+        assert f.score == PARTIAL_CLIENT < SECOND_LINK
+        assert "the other unrecorded" in f.reason

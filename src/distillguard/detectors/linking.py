@@ -5,6 +5,7 @@ domains, networks and client fingerprints."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 import igraph as ig
@@ -16,6 +17,35 @@ from distillguard.detectors.base import Detector, Finding
 
 if TYPE_CHECKING:
     from distillguard.engine.state import DetectionContext
+
+
+#: A client link of a user agent or a TLS fingerprint alone (``_partial_client``).
+PARTIAL_CLIENT = 0.15
+
+
+def _whole_client(key: str) -> bool:
+    """Whether a client key (``user agent | TLS fingerprint``) holds both."""
+    agent, _, tls = key.partition(" | ")
+    return bool(agent.strip()) and bool(tls.strip())
+
+
+def _partial_client(f: Finding) -> Finding:
+    """A client link of which the traffic recorded one half only. A user
+    agent alone is most often a library's default string
+    (``python-requests/2.32.3``) that unrelated scripts send, and a TLS
+    fingerprint alone the TLS library's; either is rare in one provider's
+    traffic by chance. Two accounts sharing it are linked, but too weakly to
+    tie or second a tie to a campaign (``scoring.fuse.SECOND_LINK``): an
+    evaluation company that sends the public benchmarks a swarm sweeps, with
+    the same HTTP library as two of its accounts, is not one of them."""
+    return replace(
+        f,
+        score=PARTIAL_CLIENT,
+        reason=f.reason.replace(
+            "a rare client (user agent and TLS fingerprint)",
+            "a rare user agent or TLS fingerprint (the other unrecorded)",
+        ),
+    )
 
 
 class AccountLinkingDetector(Detector):
@@ -41,9 +71,17 @@ class AccountLinkingDetector(Detector):
         out += self._groups(
             ctx, "net", 2, self.max_net_accounts, 0.45, "connect from the same network"
         )
-        out += self._groups(
-            ctx, "client", 2, common, 0.35, "share a rare client (user agent and TLS fingerprint)"
-        )
+        out += [
+            f if _whole_client(f.evidence["key"]) else _partial_client(f)
+            for f in self._groups(
+                ctx,
+                "client",
+                2,
+                common,
+                0.35,
+                "share a rare client (user agent and TLS fingerprint)",
+            )
+        ]
         out += self._signup_bursts(ctx, common)
         return out
 
