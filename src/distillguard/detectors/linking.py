@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: A client link of a user agent or a TLS fingerprint alone (``_partial_client``).
 PARTIAL_CLIENT = 0.15
+_CLIENT = "a rare client (user agent and TLS fingerprint)"
+_PARTIAL = "a rare user agent or TLS fingerprint (the other unrecorded)"
 
 
 def _whole_client(key: str) -> bool:
@@ -38,14 +40,7 @@ def _partial_client(f: Finding) -> Finding:
     tie or second a tie to a campaign (``scoring.fuse.SECOND_LINK``): an
     evaluation company that sends the public benchmarks a swarm sweeps, with
     the same HTTP library as two of its accounts, is not one of them."""
-    return replace(
-        f,
-        score=PARTIAL_CLIENT,
-        reason=f.reason.replace(
-            "a rare client (user agent and TLS fingerprint)",
-            "a rare user agent or TLS fingerprint (the other unrecorded)",
-        ),
-    )
+    return replace(f, score=PARTIAL_CLIENT, reason=f.reason.replace(_CLIENT, _PARTIAL))
 
 
 class AccountLinkingDetector(Detector):
@@ -73,14 +68,7 @@ class AccountLinkingDetector(Detector):
         )
         out += [
             f if _whole_client(f.evidence["key"]) else _partial_client(f)
-            for f in self._groups(
-                ctx,
-                "client",
-                2,
-                common,
-                0.35,
-                "share a rare client (user agent and TLS fingerprint)",
-            )
+            for f in self._groups(ctx, "client", 2, common, 0.35, f"share {_CLIENT}")
         ]
         out += self._signup_bursts(ctx, common)
         return out
