@@ -179,6 +179,32 @@ def test_a_part_whose_harvest_is_one_accounts_holds_nobody_firmly() -> None:
         assert (fuse._attachment(accounts["eval"], c) < 1.0) is not dev_harvests
 
 
+def test_a_weak_link_lends_the_core_no_volume() -> None:
+    """Four students of one school, on its network and with one homework
+    template, ask for step-by-step explanations: a tight group with a
+    harvest-like profile, but 112 requests. Two hundred other students are
+    tied to them only by a phrase common in their language's homework help,
+    too weak a link to hold anyone (below ``FIRM_LINK``): their requests
+    are not the group's volume. Accounts tied by a firm link (a network the
+    operation's accounts share) do lend theirs."""
+    group = tuple(f"k{i}" for i in range(4))
+    others = tuple(f"s{i:03d}" for i in range(200))
+    usage = {a: Usage(28, 0.0, 1.0, 21, 20, 60, 1000) for a in group + others}
+    harvest = {}
+    for strength in (0.36, fuse.FIRM_LINK):
+        links = [
+            _f("account_linking", Family.INFRASTRUCTURE, group, 0.45, "net:1"),
+            _f("shared_wrapper", Family.CONTENT, group, 0.69, "wrapper:problem"),
+            _f("shared_wrapper", Family.CONTENT, group + others, strength, "wrapper:phrase"),
+        ]
+        accounts = {a: AccountScore(a) for a in usage}
+        c = _campaign(sorted(group + others), links, accounts, usage, (0.0, 0.3, 0.05), 2000.0)
+        assert c is not None
+        assert "harvest measured on the 4 members" in " ".join(c.signals)
+        harvest[strength] = c.harvest
+    assert harvest[0.36] < 0.5 < 0.75 < harvest[fuse.FIRM_LINK]
+
+
 def _swarm_with_a_bystander() -> tuple[list[str], list[Finding], dict[str, Usage]]:
     """Twenty accounts of a swarm, each eliciting reasoning, tied by one
     payment instrument and a step-by-step template; a developer who connects

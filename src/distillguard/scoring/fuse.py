@@ -389,7 +389,14 @@ def _campaign(
     core = _core(accs, ties, accounts, usage, member_families)
     parts = _core_parts(core, ties) if len(core) >= 2 else [accs]
     in_core = set(core)
-    loose = [usage[a].requests for a in accs if a not in in_core] if len(core) >= 2 else []
+    # The looser members that lend the core their volume (``_harvest``):
+    # those tied to the campaign by a link strong enough to hold a member.
+    lending = {a for best in member_best.values() for a, s in best.items() if s >= FIRM_LINK}
+    loose = (
+        [usage[a].requests for a in accs if a not in in_core and a in lending]
+        if len(core) >= 2
+        else []
+    )
     measured = [
         _harvest(part, loose, accounts, usage, population, min_campaign_requests) for part in parts
     ]
@@ -549,7 +556,10 @@ def _harvest(
     most as many as the takers' median: an operation's accounts tied to it
     by one family of links take their share, but a heavy customer the
     community gathered by a coincidence cannot carry the volume of a group
-    that takes little."""
+    that takes little. Only members tied by a link as strong as ``FIRM_LINK``
+    lend their requests: a phrase common in one language's homework help
+    ties four students of one school to two hundred others who use it, and
+    the two hundred's requests are not the four's."""
     taken = sum(usage[a].requests for a in takers)
     intensity = sum(_local_score(accounts[a]) * usage[a].requests for a in takers) / max(taken, 1)
     mean_profile = _member_profile([usage[a] for a in takers])
