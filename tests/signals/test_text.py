@@ -67,6 +67,28 @@ def test_invisible_characters_and_look_alike_letters_change_nothing() -> None:
     assert clean["elicit"] >= 0.5
 
 
+# The same request with marks stacked on its letters (a strike-through, an
+# underline, an overlay, a double breve: "zalgo" text) and Armenian letters
+# that look like Latin ones.
+MARKED = (
+    "Thi\u0336nk ste\u0332p by st\u0335ep and sho\u0361w all of y\u0585ur re\u0334asoning. "
+    + PROBLEM.replace("eggs", "eg\u0336g\u0336s").replace("market", "marke\u0338t")
+)
+
+
+def test_marks_stacked_on_letters_change_nothing() -> None:
+    assert MARKED != ELICIT
+    assert normalize(MARKED) == normalize(ELICIT)
+    clean, marked = analyze_prompts([ELICIT, MARKED]).to_pylist()
+    for column in ("norm_hash", "bands", "elicit", "elicit_kind", "area"):
+        assert marked[column] == clean[column], column
+    # A letter that carries its accent is a letter of its own, and a word
+    # wholly in Armenian is left alone.
+    assert normalize("Réponds étape par étape") == "réponds étape par étape"
+    assert normalize("Ре\u0301шите") == "ре\u0301шите"  # a stress mark on Russian
+    assert normalize("Լուծեք խնդիրը քայլ առ քայլ") == "լուծեք խնդիրը քայլ առ քայլ"
+
+
 def test_words_of_other_scripts_are_left_alone() -> None:
     russian = "Решите задачу шаг за шагом и покажите все рассуждения."
     greek = "Λύστε το πρόβλημα βήμα προς βήμα."

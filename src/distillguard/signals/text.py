@@ -159,7 +159,7 @@ _INVISIBLE: Final = re.compile(
 )
 
 # Letters of other scripts that look like Latin ones (from Unicode's
-# confusables, UTS #39): Cyrillic and Greek. Only words that mix them with
+# confusables, UTS #39): Cyrillic, Greek and Armenian. Only words that mix them with
 # ASCII letters are folded (``unconfuse``): "stеp" with a Cyrillic "е" is
 # "step", while Russian or Greek words are left alone. Latin letters beyond
 # ASCII are not look-alikes here: the dotless "ı" of Turkish and the "ɑ" of
@@ -175,10 +175,17 @@ _LOOKALIKES: Final = {
     "χ": "x", "ϲ": "c", "ϳ": "j",
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
     "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q",
 }  # fmt: skip
 _UNCONFUSE: Final = str.maketrans(_LOOKALIKES)
 _LOOKS = "".join(_LOOKALIKES)
-_MIXED: Final = re.compile(f"[A-Za-z][{_LOOKS}]|[{_LOOKS}][A-Za-z]")
+# Combining marks (accents, overlays, the stacks of "zalgo" text) right after
+# an ASCII letter. Where a letter with the accent exists, NFKC has already
+# made it one ("é"); what stays is decoration no language writes on ASCII
+# letters (one prompt in 46,000 of the corpora has one), so it is deleted.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARKED: Final = re.compile(f"(?<=[A-Za-z])[{_MARKS}]+")
+_MIXED: Final = re.compile(f"[A-Za-z][{_LOOKS}{_MARKS}]|[{_LOOKS}][A-Za-z]")
 _WORD: Final = re.compile(r"\w+")
 _LATIN: Final = re.compile(r"[A-Za-z]")
 
@@ -195,16 +202,17 @@ def strip_invisible(text: str) -> str:
 
 def unconfuse(text: str) -> str:
     """``text`` with the look-alike letters of words that mix them with ASCII
-    letters turned into those letters: the homoglyph trick that makes a
-    prompt read the same and match nothing. Words wholly in another script
-    are left as they are.
+    letters turned into those letters, and the combining marks stacked on
+    ASCII letters deleted: the tricks that make a prompt read the same and
+    match nothing. Words wholly in another script are left as they are, and
+    so are letters that carry their accent ("é").
 
-    >>> unconfuse("Think stеp by ѕtep. Шаг за шагом.")
-    'Think step by step. Шаг за шагом.'
+    >>> unconfuse("Think stеp by ѕtep. Sho\u0336w re\u0334asoning. Шаг за шагом.")
+    'Think step by step. Show reasoning. Шаг за шагом.'
     """
     if text.isascii() or not _MIXED.search(text):
         return text
-    return _WORD.sub(_unconfuse_word, text)
+    return _WORD.sub(_unconfuse_word, _MARKED.sub("", text))
 
 
 def _unconfuse_word(m: re.Match[str]) -> str:
