@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from distillguard.signals import parallel
 from distillguard.signals.parallel import PromptAnalyzer
 from distillguard.signals.text import analyze_prompts
 from distillguard.signals.wrappers import SEGMENT_HASHES, SEGMENT_WORDS, analyze_with_segments
@@ -79,6 +82,28 @@ def test_a_batch_submitted_in_the_background_equals_one_call() -> None:
         assert second.result().equals(analyze_with_segments(TEXTS[::-1]))
         assert first.result().equals(analyze_with_segments(TEXTS))
         assert analyzer.worker_peak_rss_mb > 0
+
+
+def test_chunks_no_worker_has_started_are_taken_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch goes out in chunks; collected at once, before the worker has
+    reached them, the last chunks are analysed by the caller. The table is
+    the same, row for row."""
+    monkeypatch.setattr(parallel, "CHUNK_TEXTS", 40)
+    with PromptAnalyzer(2, min_parallel=10) as analyzer:
+        # The worker is busy for a while; the executor has handed it at most
+        # one chunk more.
+        analyzer._ensure_pool().submit(time.sleep, 3.0)
+        pending = analyzer.submit(TEXTS)
+        assert pending is not None and len(pending._chunks) > 5
+        assert pending.result().equals(analyze_with_segments(TEXTS))
+        assert pending.taken_back >= len(pending._chunks) - 1
+        # collected after the worker has done them all, nothing is taken back
+        done = analyzer.submit(TEXTS[::-1])
+        assert done is not None
+        for _, future in done._chunks:
+            future.result()
+        assert done.result().equals(analyze_with_segments(TEXTS[::-1]))
+        assert done.taken_back == 0
 
 
 def test_nothing_is_submitted_without_a_worker_or_a_large_batch() -> None:

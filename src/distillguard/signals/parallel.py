@@ -15,9 +15,12 @@ otherwise do alone after the workers finish.
 
 A caller that knows its next batch early (``scan`` reading its input,
 ``replay`` its coming steps) can :meth:`PromptAnalyzer.submit` it instead: the
-worker processes alone analyse it, in the background, while the calling
-process goes on with the batch before (filling the indexes, merging the
-state, detecting), and the result is collected when it is needed.
+worker processes analyse it, in the background, while the calling process
+goes on with the batch before (filling the indexes, merging the state,
+detecting), and the result is collected when it is needed. The batch goes
+out in chunks of about ``CHUNK_TEXTS`` texts; a caller that comes for the
+result before the workers have reached the last chunks takes those back and
+analyses them itself, from the last one down, instead of waiting idle.
 
 Small batches (a replay step, a live micro-batch, a test) stay in the calling
 process: below ``min_parallel`` texts, handing texts to a worker and the
@@ -47,6 +50,9 @@ __all__ = ["MIN_PARALLEL", "Pending", "PromptAnalyzer", "default_workers"]
 
 #: Fewest new texts in one call worth sharing out.
 MIN_PARALLEL: Final = 2048
+#: Texts in one chunk of a batch submitted in the background: small enough
+#: that the caller can take back the chunks the workers have not started.
+CHUNK_TEXTS: Final = 2048
 
 
 def default_workers() -> int:
@@ -98,12 +104,12 @@ class PromptAnalyzer:
         if self.workers == 1 or len(texts) < self.min_parallel:
             return None
         chars = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)
-        shares = self.workers - 1
+        shares = max(self.workers - 1, -(-len(texts) // CHUNK_TEXTS))
         bounds = np.arange(1, shares) / shares * chars[-1]
         cuts = [0, *np.searchsorted(chars, bounds, side="right").tolist(), len(texts)]
+        chunks = [texts[a:b] for a, b in itertools.pairwise(cuts) if b > a]
         pool = self._ensure_pool()
-        futures = [pool.submit(_analyze_share, texts[a:b]) for a, b in itertools.pairwise(cuts)]
-        return Pending(self, futures)
+        return Pending(self, [(c, pool.submit(_analyze_share, c)) for c in chunks])
 
     def start(self) -> None:
         """Start the worker processes now, in the background, for a caller
@@ -154,19 +160,37 @@ class PromptAnalyzer:
 
 
 class Pending:
-    """A batch being analysed in the background (:meth:`PromptAnalyzer.submit`)."""
+    """A batch being analysed in the background (:meth:`PromptAnalyzer.submit`),
+    as chunks of texts, each with its future."""
 
     def __init__(
-        self, owner: PromptAnalyzer, futures: list[Future[tuple[pa.Table, float, float]]]
+        self,
+        owner: PromptAnalyzer,
+        chunks: list[tuple[list[str], Future[tuple[pa.Table, float, float]]]],
     ) -> None:
         self._owner = owner
-        self._futures = futures
+        self._chunks = chunks
+        #: Chunks the calling process took back and analysed itself.
+        self.taken_back = 0
 
     def result(self) -> pa.Table:
-        """The batch's table (as ``__call__`` gives it), waiting for it if need be."""
+        """The batch's table (as ``__call__`` gives it). Chunks no worker has
+        started yet, from the last one down, are taken back and analysed
+        here while the workers finish the others; then their results are
+        waited for. Any split gives the same table."""
+        taken: dict[int, pa.Table] = {}
+        for i in reversed(range(len(self._chunks))):
+            texts, future = self._chunks[i]
+            if not future.cancel():
+                break  # started, and so are the chunks before it (they go out in order)
+            taken[i] = analyze_with_segments(texts)
+        self.taken_back += len(taken)
         tables = []
-        for f in self._futures:
-            table, peak, _ = f.result()
+        for i, (_, future) in enumerate(self._chunks):
+            if i in taken:
+                tables.append(taken[i])
+                continue
+            table, peak, _ = future.result()
             tables.append(table)
             self._owner.worker_peak_rss_mb = max(self._owner.worker_peak_rss_mb, peak)
         return pa.concat_tables(tables).combine_chunks()
