@@ -176,6 +176,8 @@ def test_an_instruction_disguised_per_request_is_one_instruction() -> None:
         base.replace("expert", "exp\u200bert").replace("chain", "ch\u0430in"),
         base.replace("solver", "s\u043elver\u2060").replace("Write", "Wr\u0456te"),
         "\ufeff" + base.replace("You", "Y\u03bfu"),
+        base.replace("complete", "comple\u0336te").replace("thought", "tho\u0334ught"),
+        base.replace("solver", "s\u0585lver"),  # an Armenian "o"
     ]
     score, key = SystemInstructions().signals(pa.array(disguised))
     assert len(set(key.tolist())) == 1 and score.min() >= 0.5
