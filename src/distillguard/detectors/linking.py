@@ -5,7 +5,6 @@ domains, networks and client fingerprints."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 import igraph as ig
@@ -19,28 +18,26 @@ if TYPE_CHECKING:
     from distillguard.engine.state import DetectionContext
 
 
-#: A client link of a user agent or a TLS fingerprint alone (``_partial_client``).
+#: A client link of a user agent and a TLS fingerprint.
+CLIENT = 0.35
+#: A client link of which the traffic recorded one half only. A user agent
+#: alone is most often a library's default string (``python-requests/2.32.3``)
+#: that unrelated scripts send, and a TLS fingerprint alone the TLS
+#: library's; either is rare in one provider's traffic by chance. Two
+#: accounts sharing it are linked, but too weakly to tie or second a tie to
+#: a campaign (``scoring.fuse.SECOND_LINK``): an evaluation company that
+#: sends the public benchmarks a swarm sweeps, with the same HTTP library as
+#: two of its accounts, is not one of them.
 PARTIAL_CLIENT = 0.15
-_CLIENT = "a rare client (user agent and TLS fingerprint)"
-_PARTIAL = "a rare user agent or TLS fingerprint (the other unrecorded)"
+#: The score and wording of a client link, whole or recorded by half.
+_WHOLE = (CLIENT, "share a rare client (user agent and TLS fingerprint)")
+_HALF = (PARTIAL_CLIENT, "share a rare user agent or TLS fingerprint (the other unrecorded)")
 
 
 def _whole_client(key: str) -> bool:
     """Whether a client key (``user agent | TLS fingerprint``) holds both."""
     agent, _, tls = key.partition(" | ")
     return bool(agent.strip()) and bool(tls.strip())
-
-
-def _partial_client(f: Finding) -> Finding:
-    """A client link of which the traffic recorded one half only. A user
-    agent alone is most often a library's default string
-    (``python-requests/2.32.3``) that unrelated scripts send, and a TLS
-    fingerprint alone the TLS library's; either is rare in one provider's
-    traffic by chance. Two accounts sharing it are linked, but too weakly to
-    tie or second a tie to a campaign (``scoring.fuse.SECOND_LINK``): an
-    evaluation company that sends the public benchmarks a swarm sweeps, with
-    the same HTTP library as two of its accounts, is not one of them."""
-    return replace(f, score=PARTIAL_CLIENT, reason=f.reason.replace(_CLIENT, _PARTIAL))
 
 
 class AccountLinkingDetector(Detector):
@@ -67,8 +64,8 @@ class AccountLinkingDetector(Detector):
             ctx, "net", 2, self.max_net_accounts, 0.45, "connect from the same network"
         )
         out += [
-            f if _whole_client(f.evidence["key"]) else _partial_client(f)
-            for f in self._groups(ctx, "client", 2, common, 0.35, f"share {_CLIENT}")
+            self._group("client", key, accounts, n, *(_WHOLE if _whole_client(key) else _HALF))
+            for key, accounts, n in key_groups(ctx, "client", 2, common)
         ]
         out += self._signup_bursts(ctx, common)
         return out
@@ -77,17 +74,29 @@ class AccountLinkingDetector(Detector):
         self, ctx: DetectionContext, family: str, lo: int, hi: int, score: float, what: str
     ) -> list[Finding]:
         return [
-            Finding(
-                self.name,
-                self.family,
-                accounts,
-                score,
-                f"{len(accounts)} accounts {what} ({family} {key})",
-                {"family": family, "key": key, "accounts": len(accounts), "requests": n},
-                link=f"{family}:{key}",
-            )
+            self._group(family, key, accounts, n, score, what)
             for key, accounts, n in key_groups(ctx, family, lo, hi)
         ]
+
+    def _group(
+        self,
+        family: str,
+        key: str,
+        accounts: tuple[str, ...],
+        n: int,
+        score: float,
+        what: str,
+    ) -> Finding:
+        """The finding of one linking key shared by ``accounts`` (``n`` requests)."""
+        return Finding(
+            self.name,
+            self.family,
+            accounts,
+            score,
+            f"{len(accounts)} accounts {what} ({family} {key})",
+            {"family": family, "key": key, "accounts": len(accounts), "requests": n},
+            link=f"{family}:{key}",
+        )
 
     def _signup_bursts(self, ctx: DetectionContext, hi: int) -> list[Finding]:
         """Ten-minute sign-up buckets holding many times the usual number.

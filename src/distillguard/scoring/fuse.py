@@ -389,14 +389,12 @@ def _campaign(
     core = _core(accs, ties, accounts, usage, member_families)
     parts = _core_parts(core, ties) if len(core) >= 2 else [accs]
     in_core = set(core)
-    # The looser members that lend the core their volume (``_harvest``):
-    # those tied to the campaign by a link strong enough to hold a member.
-    lending = {a for best in member_best.values() for a, s in best.items() if s >= FIRM_LINK}
-    loose = (
-        [usage[a].requests for a in accs if a not in in_core and a in lending]
-        if len(core) >= 2
-        else []
-    )
+    loose: list[int] = []
+    if len(core) >= 2:
+        # The looser members that lend the core their volume (``_harvest``):
+        # those tied to the campaign by a link strong enough to hold a member.
+        lending = {a for best in member_best.values() for a, s in best.items() if s >= FIRM_LINK}
+        loose = [usage[a].requests for a in accs if a not in in_core and a in lending]
     measured = [
         _harvest(part, loose, accounts, usage, population, min_campaign_requests) for part in parts
     ]
