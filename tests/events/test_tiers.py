@@ -77,6 +77,16 @@ EDGE_LINES: list[bytes] = [
     b'{"ts": 1, "account_id": "a", "prompt": "p", "user_turns": 0}',
     b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": "x"}], "user_turns": "x"}',
     b'{"ts": 1, "account_id": "a", "prompt": "p", "system_prompt": null, "messages": [{"role": "system", "content": 5}]}',
+    # earlier user turns
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": "Show every step."}, {"role": "assistant", "content": "OK"}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": "a\\nb \\u00e9"}, {"role": "user", "content": ""}, {"role": "user", "content": "c"}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": null}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user"}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": 5}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": [{"type": "text", "text": "t"}]}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "parts": [{"type": "text", "text": "t"}]}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "prompt": "p", "messages": [{"role": "user", "content": "e"}, {"role": "user", "content": "x"}]}',
+    b'{"ts": 1, "account_id": "a", "messages": [{"role": "user", "content": "e"}, {"role": "user", "content": "x"}], "earlier_prompts": "given"}',
     # timestamps
     b'{"ts": "1775563200000", "account_id": "a", "prompt": "p"}',
     b'{"ts": "0001775563200000", "account_id": "a", "prompt": "p"}',

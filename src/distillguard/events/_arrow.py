@@ -37,6 +37,7 @@ from distillguard.events._fields import (
     PARAM_FIELDS,
     SIMPLE_FIELDS,
     SYSTEM_ROLES,
+    TURN_SEPARATOR,
     Kind,
 )
 from distillguard.events.schema import TS
@@ -109,6 +110,7 @@ OUT_SCHEMA = pa.schema(
         pa.field("endpoint", pa.string()),
         pa.field("prompt", pa.string()),
         pa.field("user_turns", pa.int32()),
+        pa.field("earlier_prompts", pa.string()),
         pa.field("system_prompt", pa.string()),
         *(pa.field(f, _ARROW_TYPE[k]) for f, k in PARAM_FIELDS.items()),
         pa.field("input_tokens", pa.int64()),
@@ -681,15 +683,16 @@ def _child(children: dict[str, pa.Array], name: str, n: int) -> pa.Array:
     return pa.nulls(n, pa.string()) if child is None else _as(child, pa.string())
 
 
-def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
-    """Per row: the number of user messages, the last user's content and the
+def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
+    """Per row: the number of user messages, the last user's content, the
+    earlier users' contents joined (``_normalize.earlier_prompts``) and the
     first system content (null where there is none). Clears ``ok`` where a
     message has other keys, or a used message has no text content."""
     n = table.num_rows
     msgs = _flat(table, "messages")
     nulls = pa.nulls(n, pa.string())
     if msgs.null_count == n or not len(msgs.values):
-        return np.zeros(n, dtype=np.int64), nulls, nulls
+        return np.zeros(n, dtype=np.int64), nulls, nulls, nulls
     parents = np.asarray(pc.list_parent_indices(msgs).to_numpy(), dtype=np.int64)
     elements = msgs.flatten()
     children = dict(zip([f.name for f in elements.type], elements.flatten(), strict=True))
@@ -718,7 +721,29 @@ def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa
         ok[missing] = False
         return picked
 
-    return n_users, pick(is_user, last=True), pick(is_sys, last=False)
+    return (
+        n_users,
+        pick(is_user, last=True),
+        _earlier(content, parents, is_user, n),
+        pick(is_sys, last=False),
+    )
+
+
+def _earlier(content: pa.Array, parents: np.ndarray, is_user: np.ndarray, n: int) -> pa.Array:
+    """Per row, the contents of its user messages before the last that have
+    text, joined by ``TURN_SEPARATOR`` (null where there are none)."""
+    idx = np.flatnonzero(is_user)
+    owner = parents[idx]
+    last = np.ones(len(idx), dtype=bool)
+    last[:-1] = owner[1:] != owner[:-1]
+    text = _np_bool(pc.greater(pc.utf8_length(content), 0))
+    idx = idx[~last & text[idx]]
+    if not len(idx):
+        return pa.nulls(n, pa.string())
+    counts = np.bincount(parents[idx], minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, content.take(idx)), TURN_SEPARATOR)
+    return _choose(counts > 0, joined, pa.nulls(n, pa.string()))
 
 
 def _choose(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
@@ -756,7 +781,7 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
     ok &= _any_valid(account)
     ok &= ~_np_bool(pc.match_substring_regex(account, r"^[\t\n\f\r ]*$"))
 
-    n_users, user_text, sys_text = _messages(table, ok)
+    n_users, user_text, earlier, sys_text = _messages(table, ok)
     prompt = col["prompt"]
     has_prompt = _any_valid(prompt)
     ok &= has_prompt | (n_users > 0)
@@ -807,6 +832,7 @@ def accept(table: pa.Table, rows: np.ndarray) -> pa.Table:
         "asn": col["asn"],
         "prompt": prompt,
         "user_turns": user_turns,
+        "earlier_prompts": earlier,
         "system_prompt": system_prompt,
         **{k: v for k, v in out.items() if k != "system_prompt"},
         "status": col["status"],  # int32 once filtered

@@ -17,7 +17,8 @@ Anything unusual goes to the reference path: lenient JSON that DuckDB reads
 but strict JSON does not (trailing commas, NaN/Infinity, numbers beyond the
 double range, nesting deeper than the strict parser allows), duplicate keys,
 a user field called ``extra``, timestamps outside the strict RFC 3339 form,
-content given as parts, numbers out of range. Rows with keys outside the known
+content given as parts (or absent from an earlier user turn), numbers out of
+range. Rows with keys outside the known
 set (or known keys set to ``null``) come back flagged (``_unknown``) with their
 key counts, for the caller to fill ``extra`` and rule out repeated keys.
 """
@@ -39,6 +40,7 @@ from distillguard.events._fields import (
     PARAM_FIELDS,
     SIMPLE_FIELDS,
     SYSTEM_ROLES,
+    TURN_SEPARATOR,
     Kind,
 )
 
@@ -184,6 +186,7 @@ WITH base AS (
              THEN TRY_CAST(ts_text AS TIMESTAMPTZ) END AS ts,
         coalesce(len(users), 0) AS n_users,
         users[-1].content AS user_text,
+        list_slice(users, 1, len(users) - 1) AS earlier_users,
         sys.content AS sys_text
     FROM roles
     WHERE j.messages IS NULL OR plain_msgs OR (
@@ -204,6 +207,9 @@ SELECT
         AS prompt,
     (CASE WHEN n_users > 0 THEN n_users ELSE coalesce({_int(top["user_turns"])}, 1) END)::INTEGER
         AS user_turns,
+    nullif(array_to_string(list_filter(
+        list_transform(earlier_users, lambda m: {_string("m.content")}), lambda t: t <> ''
+    ), {_q(TURN_SEPARATOR)}), '') AS earlier_prompts,
     CASE WHEN j.system_prompt IS NOT NULL THEN {_string(top["system_prompt"])}
          ELSE {_string("sys_text")} END AS system_prompt,
     nullif({_string(top["ip"])}, '') AS ip,
@@ -223,6 +229,8 @@ WHERE ts IS NOT NULL
     AND (n_users > 0 OR j.user_turns IS NULL
          OR ({_is_int(top["user_turns"])} AND {_int(top["user_turns"])} BETWEEN 1 AND {INT32_MAX}))
     AND (j.system_prompt IS NOT NULL OR sys IS NULL OR {_is_str("sys_text")})
+    AND (earlier_users IS NULL OR len(list_filter(earlier_users, lambda m: {_is_str("m.content")}))
+         = len(earlier_users))
     AND (j.ip IS NULL OR {_is_str(top["ip"])})
     AND (j.country IS NULL OR ({_is_str(top["country"])}
          AND regexp_full_match({_string(top["country"])}, '([A-Za-z]{{2}})?')))

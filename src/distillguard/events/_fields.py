@@ -80,6 +80,8 @@ ASN_MAX = 2**32 - 1
 
 #: Roles whose message text is the system instruction when ``system_prompt`` is absent.
 SYSTEM_ROLES = ("system", "developer")
+#: What joins the user turns before the last into ``earlier_prompts``.
+TURN_SEPARATOR = "\n\n"
 
 
 class Reason:

@@ -25,6 +25,7 @@ from distillguard.events._fields import (
     PARAM_FIELDS,
     SIMPLE_FIELDS,
     SYSTEM_ROLES,
+    TURN_SEPARATOR,
     Kind,
     Reason,
 )
@@ -232,7 +233,11 @@ def _prompt(obj: dict[str, Any]) -> Row:
         prompt = message_text(users[-1])
         if prompt is None:
             raise Rejected(Reason.wrong_type("messages"))
-    row: Row = {"prompt": prompt, "user_turns": len(users) or _user_turns(obj.get("user_turns"))}
+    row: Row = {
+        "prompt": prompt,
+        "user_turns": len(users) or _user_turns(obj.get("user_turns")),
+        "earlier_prompts": earlier_prompts(users[:-1]),
+    }
     if obj.get("system_prompt") is None:
         system = [m for m in messages if m.get("role") in SYSTEM_ROLES]
         row["system_prompt"] = message_text(system[0]) if system else None
@@ -250,6 +255,15 @@ def _messages(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise Rejected(Reason.wrong_type("messages"))
     return [m for m in value if isinstance(m, dict)]
+
+
+def earlier_prompts(users: list[dict[str, Any]]) -> str | None:
+    """The text of the user turns before the last, joined by a blank line
+    (turns without text left out; ``None`` when none is left). A request can
+    carry its demand for written-out reasoning in an earlier turn (a priming
+    turn, "from now on, show every step") and send the bare problem last."""
+    texts = [t for t in map(message_text, users) if t]
+    return TURN_SEPARATOR.join(texts) if texts else None
 
 
 def message_text(message: dict[str, Any]) -> str | None:

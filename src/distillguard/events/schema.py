@@ -2,8 +2,9 @@
 
 Every ingest path yields record batches of :data:`EVENT_SCHEMA`. Text fields
 (``prompt``, ``system_prompt``, ``response``) are kept as sent; ``messages`` is
-reduced to the last user turn (``prompt``, when absent) and the number of user
-turns (``user_turns``), which is all detection needs. Sampling parameters are
+reduced to the last user turn (``prompt``, when absent), the number of user
+turns (``user_turns``) and the text of the user turns before the last
+(``earlier_prompts``), which is all detection needs. Sampling parameters are
 flattened out of ``params``. Unknown fields survive as a JSON object in
 ``extra``. Enrichment (``country``, ``asn``, ``asn_org``, ``hosting``) is filled
 from the shipped IP database when the record does not carry it.
@@ -32,6 +33,7 @@ EVENT_SCHEMA = pa.schema(
         pa.field("endpoint", pa.string()),
         pa.field("prompt", pa.string(), nullable=False),
         pa.field("user_turns", pa.int32(), nullable=False),
+        pa.field("earlier_prompts", pa.string()),
         pa.field("system_prompt", pa.string()),
         pa.field("temperature", pa.float64()),
         pa.field("top_p", pa.float64()),
