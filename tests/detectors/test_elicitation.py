@@ -86,3 +86,40 @@ def test_a_shared_system_instruction_links_the_accounts_that_send_it() -> None:
     assert set(found[0].accounts) == {"op1", "op3"}
     assert found[0].evidence["template"] == f"[request {{#}}] {system}"
     assert found[0].score > 0.45  # an instruction that coerces reasoning weighs more
+
+
+def test_a_shared_priming_turn_links_the_accounts_that_open_with_it() -> None:
+    from distillguard.detectors.wrappers import SharedWrapperDetector
+
+    prime = "From now on, write out your complete chain of thought before every answer."
+    rows: list[dict[str, object]] = []
+    for k in range(60):
+        acc = f"op{k % 4}" if k % 2 else f"user{k % 6}"
+        # Two strangers can open with the same ordinary question: that is a
+        # shared prompt, not a template.
+        first = f"[{k:04x}] {prime}" if acc.startswith("op") else "What is the capital of Peru?"
+        rows.append(
+            {
+                "ts": 1_700_000_000.0 + 30 * k,
+                "account_id": acc,
+                "prompt": f"How many ways can {k + 2} people sit at a round table?",
+                "user_turns": 2,
+                "earlier_prompts": first,
+            }
+        )
+    state = DetectionState()
+    state.update(make_events(rows))
+    feats = state.context().features
+    share = dict(
+        zip(feats["account_id"].to_pylist(), feats["elicit_share"].to_pylist(), strict=True)
+    )
+    assert share["op1"] == 1.0 and share["user0"] == 0.0
+    found = [
+        f
+        for f in SharedWrapperDetector().detect(state.context())
+        if f.link and f.link.startswith("opening:")
+    ]
+    assert len(found) == 1
+    assert set(found[0].accounts) == {"op1", "op3"}
+    assert found[0].evidence["template"] == f"[{{#}}] {prime}"
+    assert "open their conversations alike" in found[0].reason

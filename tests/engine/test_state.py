@@ -3,12 +3,16 @@ per-account sums and incidence as one step over everything."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.engine.state import DetectionState
+from distillguard.events import read_events
 from tests.conftest import make_events
 from tests.detectors.scenario import scenario
 
@@ -211,17 +215,51 @@ def test_a_system_instruction_asking_for_reasoning_counts_as_eliciting() -> None
             )
     state = DetectionState()
     state.update(make_events(rows))
-    feats = state.context().features
-    share = dict(
-        zip(
-            feats.column("account_id").to_pylist(),
-            feats.column("elicit_share").to_pylist(),
-            strict=True,
-        )
-    )
+    share = _elicit_share(state)
     assert share == {"app": 0.0, "op": 0.5}
     # The instruction is a key of its own family, as a wrapper is.
     keys = state.con.sql(
         "SELECT account_id, n FROM acct_key WHERE family = 'system' ORDER BY ALL"
     ).fetchall()
     assert keys == [("app", 10), ("op", 10)]
+
+
+def test_a_priming_turn_asking_for_reasoning_counts_as_eliciting(tmp_path: Path) -> None:
+    """An operation that asks for the full reasoning once, in an earlier user
+    turn, and sends each bare problem last still asks for reasoning; a
+    conversation whose earlier turns ask nothing of the kind does not."""
+    prime = (
+        "From now on, for every problem I send, write out your complete chain of "
+        "thought before the final answer."
+    )
+    lines = []
+    for k in range(12):
+        problem = f"A tank holds {k + 3} litres and leaks {k % 4 + 1} per hour. When is it empty?"
+        talks = {
+            "op": [prime, "Understood.", problem],
+            "chat": ["What is a good name for a grey cat?", "Ash, or Smokey.", "And a dog?"],
+            "fresh": [problem],
+        }
+        for acc, turns in talks.items():
+            messages = [
+                {"role": "user" if i % 2 == 0 else "assistant", "content": text}
+                for i, text in enumerate(turns)
+            ]
+            ts = 1_700_000_000_000 + 10_000 * len(lines)
+            lines.append(orjson.dumps({"ts": ts, "account_id": acc, "messages": messages}))
+    path = tmp_path / "primed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    events = read_events([path]).read_all()
+    accounts = events["account_id"].to_pylist()
+    earlier = dict(zip(accounts, events["earlier_prompts"].to_pylist(), strict=True))
+    assert earlier == {"op": prime, "chat": "What is a good name for a grey cat?", "fresh": None}
+    state = DetectionState()
+    state.update(events)
+    share = _elicit_share(state)
+    assert share == {"chat": 0.0, "fresh": 0.0, "op": 1.0}
+
+
+def _elicit_share(state: DetectionState) -> dict[str, float]:
+    feats = state.context().features
+    accounts = feats.column("account_id").to_pylist()
+    return dict(zip(accounts, feats.column("elicit_share").to_pylist(), strict=True))

@@ -64,6 +64,7 @@ GROUP_FAMILIES: dict[str, int] = {
     "cluster": 2,
     "wrapper": 2,
     "system": 2,
+    "opening": 2,
     "payment": 2,
     "email": 2,
     "net": 2,

@@ -37,11 +37,14 @@ def _elicitation(texts: list[str]) -> list[float]:
 
 
 class SharedWrapperDetector(Detector):
-    """One group finding per wrapper, and per system instruction, used by
-    several accounts and by less than ``max_share`` of all accounts. Both are
-    the fixed text around an operation's varying tasks: a template in the
-    prompt, or the instruction sent with every prompt. One that itself
-    coerces reasoning scores higher than an ordinary one."""
+    """One group finding per wrapper, per system instruction and per
+    conversation opening, used by several accounts and by less than
+    ``max_share`` of all accounts. All three are the fixed text around an
+    operation's varying tasks: a template in the prompt, the instruction sent
+    with every prompt, or the earlier turn every conversation starts with
+    (a priming turn, a worked example). One that itself coerces reasoning
+    scores higher than an ordinary one; an opening that does not is left to
+    prompt reuse."""
 
     name: ClassVar[str] = "shared_wrapper"
     family: ClassVar[Family] = Family.CONTENT
@@ -52,9 +55,14 @@ class SharedWrapperDetector(Detector):
     def detect(self, ctx: DetectionContext) -> list[Finding]:
         cap = max(10, int(self.max_share * ctx.n_accounts))
         out: list[Finding] = []
-        for family, what, describe in (
-            ("wrapper", "wrap their prompts in one template", ctx.prompts.wrappers.describe),
-            ("system", "send one system instruction", ctx.prompts.system.describe),
+        for family, what, describe, least in (
+            ("wrapper", "wrap their prompts in one template", ctx.prompts.wrappers.describe, 0.0),
+            ("system", "send one system instruction", ctx.prompts.system.describe, 0.0),
+            # An ordinary first turn two accounts share (a homework problem,
+            # a popular question) is a shared prompt, which prompt reuse
+            # reads with its own discounts; an opening is read as a template
+            # only where it asks for the reasoning itself.
+            ("opening", "open their conversations alike", ctx.prompts.earlier.describe, 0.5),
         ):
             groups = key_groups(ctx, family, 2, cap)
             if not groups:
@@ -62,6 +70,8 @@ class SharedWrapperDetector(Detector):
             texts = [describe(int(key)) for key, _, _ in groups]
             elicit = _elicitation(texts)
             for (key, accounts, n), text, e in zip(groups, texts, elicit, strict=True):
+                if e < least:
+                    continue
                 # A template many unrelated accounts use ("Let's think step
                 # by step.", a framework's default instruction) says little
                 # about who works together.

@@ -75,6 +75,8 @@ class PromptCache:
         self.analyze: Analyze = analyze_prompts
         #: Signals of system instructions, per distinct text.
         self.system = SystemInstructions()
+        #: Elicitation of the user turns before the last, per distinct text.
+        self.earlier = EarlierTurns()
         #: prompt key (``text_keys``) -> row of the columns below
         self._row = SortedMap(np.int64)
         self.fingerprints = FingerprintIndex()
@@ -311,12 +313,9 @@ class SystemInstructions:
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint64]]:
         """Per event, the elicitation score and key of its system instruction
         (0 and 0 where there is none)."""
-        arr = system.combine_chunks() if isinstance(system, pa.ChunkedArray) else system
-        score = np.zeros(len(arr), dtype=np.float32)
-        key = np.zeros(len(arr), dtype=np.uint64)
-        if arr.null_count == len(arr):
-            return score, key
-        enc = pc.dictionary_encode(arr)
+        arr, enc = _encoded(system)
+        if enc is None:
+            return _per_event(arr, enc, [])
         texts: list[str] = enc.dictionary.to_pylist()
         new = [t for t in texts if t not in self._seen]
         if new and len(self._seen) + len(new) > self.cap:
@@ -324,15 +323,7 @@ class SystemInstructions:
             new = texts
         if new:
             self._learn(new)
-        known = [self._seen[t] for t in texts]
-        per_score = np.array([s for s, _ in known], dtype=np.float32)
-        per_key = np.array([k for _, k in known], dtype=np.uint64)
-        codes = enc.indices.to_numpy(zero_copy_only=False)
-        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        at = codes[valid].astype(np.int64)
-        score[valid] = per_score[at]
-        key[valid] = per_key[at]
-        return score, key
+        return _per_event(arr, enc, [self._seen[t] for t in texts])
 
     def _learn(self, new: list[str]) -> None:
         """Score and key the instructions ``new`` (texts not seen yet)."""
@@ -364,6 +355,110 @@ class SystemInstructions:
         at = sig.schema.get_field_index("elicit")
         out = sig.set_column(at, "elicit", pa.array(np.maximum(prompt, elicit), pa.float32()))
         return out.append_column("system", pa.array(key, pa.uint64()))
+
+
+#: Characters read for elicitation at each end of a request's earlier turns.
+EARLIER_CHARS = 2000
+
+
+def earlier_window(text: str) -> str:
+    """What is read of a request's earlier user turns: the first and the
+    last ``EARLIER_CHARS`` characters (the opening turn, where a priming
+    instruction is set, and the turn just before the last)."""
+    if len(text) <= 2 * EARLIER_CHARS:
+        return text
+    return text[:EARLIER_CHARS] + "\n" + text[-EARLIER_CHARS:]
+
+
+class EarlierTurns:
+    """Signals of the user turns a request sends before its last one
+    (``earlier_prompts``): their reasoning elicitation, and the key of the
+    conversation's opening.
+
+    An operation can ask for the full reasoning once, in a priming turn
+    ("from now on, write out every step of your thinking"), or show it in a
+    worked example, and then send each bare problem as the last turn: the
+    request still asks for the reasoning, and the opening its accounts
+    share is the fixed text around the varying tasks, as a system
+    instruction is. Elicitation is read on ``earlier_window`` of the text;
+    the opening is its first paragraph (up to the first blank line, at most
+    ``OPENING_CHARS``), keyed by its frame as a system instruction is
+    (``SystemInstructions``). Both are worked out once per distinct text; the
+    cache holds 64-bit keys, not the texts, and starts afresh past ``cap``."""
+
+    def __init__(self, cap: int = 1 << 18) -> None:
+        self.cap = cap
+        self._seen: dict[int, tuple[float, int]] = {}
+        self.openings = SystemInstructions()
+
+    def signals(
+        self, earlier: pa.ChunkedArray | pa.Array
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint64]]:
+        """Per event, the elicitation score of its earlier turns and the key
+        of their opening (0 and 0 where there are none)."""
+        arr, enc = _encoded(earlier)
+        if enc is None:
+            return _per_event(arr, enc, [])
+        texts: list[str] = enc.dictionary.to_pylist()
+        keys = text_keys(texts)
+        new = [i for i, k in enumerate(keys) if k not in self._seen]
+        if new and len(self._seen) + len(new) > self.cap:
+            self._seen.clear()
+            new = list(range(len(texts)))
+        if new:
+            got, _ = elicitation([earlier_window(texts[i]) for i in new])
+            _, opened = self.openings.signals(pa.array([opening(texts[i]) for i in new]))
+            learnt = zip(got.tolist(), opened.tolist(), strict=True)
+            self._seen.update(zip([keys[i] for i in new], learnt, strict=True))
+        return _per_event(arr, enc, [self._seen[k] for k in keys])
+
+    def describe(self, key: int) -> str:
+        """The frame of the opening of ``key``, if kept."""
+        return self.openings.describe(key)
+
+    def fold(self, sig: pa.Table, earlier: pa.ChunkedArray | pa.Array) -> pa.Table:
+        """The per-event signals ``sig`` with the earlier turns' elicitation
+        folded into ``elicit`` (the larger of the two) and the key of their
+        opening as a column of its own (``opening``)."""
+        score, key = self.signals(earlier)
+        if score.any():
+            at = sig.schema.get_field_index("elicit")
+            elicit = np.maximum(sig.column("elicit").to_numpy(), score)
+            sig = sig.set_column(at, "elicit", pa.array(elicit, pa.float32()))
+        return sig.append_column("opening", pa.array(key, pa.uint64()))
+
+
+#: Characters of a conversation's opening paragraph that key it.
+OPENING_CHARS = 1000
+
+
+def opening(text: str) -> str:
+    """The first paragraph of a request's earlier turns (up to the first
+    blank line, at most ``OPENING_CHARS`` characters)."""
+    return text.split("\n\n", 1)[0][:OPENING_CHARS]
+
+
+def _encoded(texts: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.DictionaryArray | None]:
+    """One array of ``texts``, and its dictionary encoding (``None`` when
+    every value is null)."""
+    arr = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    return arr, None if arr.null_count == len(arr) else pc.dictionary_encode(arr)
+
+
+def _per_event(
+    arr: pa.Array, enc: pa.DictionaryArray | None, known: list[tuple[float, int]]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint64]]:
+    """Per event of ``arr``, the (score, key) ``known`` holds for its text
+    (the dictionary of ``enc``, its encoding), 0 and 0 where it is null."""
+    score = np.zeros(len(arr), dtype=np.float32)
+    key = np.zeros(len(arr), dtype=np.uint64)
+    if enc is None:
+        return score, key
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    at = enc.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+    score[valid] = np.array([s for s, _ in known], dtype=np.float32)[at]
+    key[valid] = np.array([k for _, k in known], dtype=np.uint64)[at]
+    return score, key
 
 
 def _rows_in(index: SortedMap, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:

@@ -42,6 +42,7 @@ EVENT_KEY_FAMILIES: tuple[str, ...] = (
     "cluster",
     "wrapper",
     "system",
+    "opening",
     "ip",
     "net",
     "asn",
@@ -320,12 +321,14 @@ class DetectionState:
     # -- internals --------------------------------------------------------------
     def _signal_table(self, ev: pa.Table) -> pa.Table:
         """Per-event signals: the event's own fields plus its prompt's signals."""
-        # A request asks for written-out reasoning whether the prompt or the
-        # system instruction asks for it; the instruction's key is its own
-        # family of the incidence table.
+        # A request asks for written-out reasoning whether the prompt, an
+        # earlier user turn or the system instruction asks for it; the
+        # instruction's key, and the conversation opening's, are families of
+        # their own in the incidence table.
         sig = self.prompts.system.fold(
             self.prompts.lookup(ev.column("prompt")), ev.column("system_prompt")
         )
+        sig = self.prompts.earlier.fold(sig, ev.column("earlier_prompts"))
         t = pc.divide(pc.cast(pc.cast(ev.column("ts"), pa.int64()), pa.float64()), 1e6)
         cols = {
             "account_id": ev.column("account_id"),
@@ -522,6 +525,7 @@ SELECT account_id, t, family, key FROM (
         CAST(cluster AS VARCHAR) AS cluster,
         CASE WHEN wrapper <> 0 THEN CAST(wrapper AS VARCHAR) END AS wrapper,
         CASE WHEN system <> 0 THEN CAST(system AS VARCHAR) END AS system,
+        CASE WHEN opening <> 0 THEN CAST(opening AS VARCHAR) END AS opening,
         ip,
         CASE
             WHEN ip LIKE '%:%' THEN array_to_string(string_split(ip, ':')[1:3], ':') || '::/48'

@@ -11,9 +11,10 @@ by two accounts or more (a group finding needs two).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from distillguard.engine.prompts import SYSTEM_SAMPLE, PromptCache, instruction_frames
+from distillguard.engine.prompts import SYSTEM_SAMPLE, PromptCache, instruction_frames, opening
 from distillguard.signals.wrappers import WrapperIndex
 
 if TYPE_CHECKING:
@@ -36,17 +37,25 @@ class PromptCatalogue(PromptCache):
     Spark engine assigns clusters and wrappers itself)."""
 
     def __init__(
-        self, samples: dict[int, str], templates: dict[int, str], systems: dict[int, str]
+        self,
+        samples: dict[int, str],
+        templates: dict[int, str],
+        systems: dict[int, str],
+        openings: dict[int, str],
     ) -> None:
         super().__init__()
         self.samples = samples
         self.wrappers = _Templates(templates)
         self.system.texts = systems
+        self.earlier.openings.texts = openings
 
 
-def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame, system: DataFrame) -> PromptCatalogue:
+def collect_catalogue(
+    by_norm: DataFrame, key_pop: DataFrame, system: DataFrame, earlier: DataFrame
+) -> PromptCatalogue:
     """Samples of shared prompts and clusters, templates of shared wrappers,
-    frames of shared system instructions (``system``: ``system_signals``)."""
+    frames of shared system instructions (``system``: ``system_signals``)
+    and of shared conversation openings (``earlier``: ``earlier_signals``)."""
     from pyspark.sql import functions as F
 
     shared = key_pop.where("n_accounts >= 2")
@@ -69,15 +78,25 @@ def collect_catalogue(by_norm: DataFrame, key_pop: DataFrame, system: DataFrame)
         # smallest normalised hash among the first batch that has it.
         if w not in templates or h < templates[w][0]:
             templates[w] = (h, template)
-    shared_system = shared.where("family = 'system'").select(F.col("key").alias("system_key"))
-    # One text per key: the instructions of one key differ only in what
-    # varies per request, and their frame is the same.
-    texts = (
-        system.join(shared_system, "system_key")
-        .groupBy("system_key")
-        .agg(F.min("system_prompt").alias("system_prompt"))
-        .collect()
-    )
-    frames = instruction_frames([t for _, t in texts])
-    systems = {int(k): f[:SYSTEM_SAMPLE] for (k, _), f in zip(texts, frames, strict=True)}
-    return PromptCatalogue(samples, {w: t for w, (_, t) in templates.items()}, systems)
+    systems = _frames(shared, "system", system, "system_key", "system_prompt", lambda t: t)
+    openings = _frames(shared, "opening", earlier, "opening_key", "earlier_prompts", opening)
+    return PromptCatalogue(samples, {w: t for w, (_, t) in templates.items()}, systems, openings)
+
+
+def _frames(
+    shared: DataFrame,
+    family: str,
+    signals: DataFrame,
+    key: str,
+    column: str,
+    part: Callable[[str], str],
+) -> dict[int, str]:
+    """The frame of ``part`` of one text of each shared key of ``family``
+    (``signals``: texts in ``column``, their keys in ``key``). The texts of
+    one key differ only in what varies per request, so their frame is the same."""
+    from pyspark.sql import functions as F
+
+    keys = shared.where(F.col("family") == family).select(F.col("key").alias(key))
+    texts = signals.join(keys, key).groupBy(key).agg(F.min(column).alias(column)).collect()
+    frames = instruction_frames([part(t) for _, t in texts])
+    return {int(k): f[:SYSTEM_SAMPLE] for (k, _), f in zip(texts, frames, strict=True)}

@@ -56,9 +56,11 @@ class PromptFeed:
         """The signal table of one step of event rows (sorted by ``t``)."""
         self._add(self._take(float(rows.column("t")[-1].as_py())))
         keys = rows.column("text_key").to_numpy().view(np.uint64)
-        # The system instructions folded in as ``DetectionState._signal_table`` does.
+        # System instructions and earlier turns folded in as
+        # ``DetectionState._signal_table`` does.
         sig = self.cache.system.fold(self.cache.lookup_keys(keys), rows.column("system_prompt"))
-        out = rows.drop_columns(["text_key", "system_prompt"])
+        sig = self.cache.earlier.fold(sig, rows.column("earlier_prompts"))
+        out = rows.drop_columns(["text_key", "system_prompt", "earlier_prompts"])
         for name in sig.column_names:
             out = out.append_column(name, sig.column(name))
         return out

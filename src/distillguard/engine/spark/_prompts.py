@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.engine.prompts import SystemInstructions, text_keys
+from distillguard.engine.prompts import EarlierTurns, SystemInstructions, text_keys
 from distillguard.engine.spark._graph import connected_components
 from distillguard.signals.text import MAX_BUCKET, analyze_prompts
 from distillguard.signals.wrappers import MIN_PROMPTS, WrapperIndex, segments
@@ -55,6 +55,13 @@ _SIGNALS = pa.schema(
 )
 _SYSTEM = pa.schema(
     [("system_prompt", pa.string()), ("system_elicit", pa.float32()), ("system_key", pa.string())]
+)
+_EARLIER = pa.schema(
+    [
+        ("earlier_prompts", pa.string()),
+        ("earlier_elicit", pa.float32()),
+        ("opening_key", pa.string()),
+    ]
 )
 _SEGMENTS = pa.schema([("norm_key", pa.string()), ("segment", pa.int64())])
 _WRAPPERS = pa.schema(
@@ -127,6 +134,30 @@ def system_signals(events: DataFrame) -> DataFrame:
 
     texts = events.where("system_prompt IS NOT NULL").select("system_prompt").distinct()
     return texts.mapInArrow(_analyse_system, from_arrow_schema(_SYSTEM))
+
+
+def earlier_signals(events: DataFrame) -> DataFrame:
+    """``(earlier_prompts, earlier_elicit, opening_key)`` of each distinct
+    text of earlier user turns of ``events`` (``engine.prompts.EarlierTurns``;
+    the key as unsigned decimal text)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    texts = events.where("earlier_prompts IS NOT NULL").select("earlier_prompts").distinct()
+    return texts.mapInArrow(_analyse_earlier, from_arrow_schema(_EARLIER))
+
+
+def _analyse_earlier(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if batch.num_rows:
+            score, key = EarlierTurns().signals(batch.column("earlier_prompts"))
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column("earlier_prompts"),
+                    pa.array(score, pa.float32()),
+                    unsigned_text(key),
+                ],
+                schema=_EARLIER,
+            )
 
 
 def _analyse_system(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # Per-event signals: the event's own fields and its prompt's signals
 # (``DetectionState._signal_table``, which also counts a request as eliciting
-# reasoning when its system instruction does); hashes are already unsigned
+# reasoning when its system instruction or an earlier user turn does); hashes are already unsigned
 # decimal text.
 EVENT_COLUMNS_SQL = """
 e.account_id, unix_micros(e.ts) / 1e6 AS t, e.api_key_id, e.ip, e.asn, e.asn_org,
@@ -39,10 +39,11 @@ e.reasoning_tokens, e.status
 _SIG_SQL = f"""
 SELECT {EVENT_COLUMNS_SQL},
        p.norm_key AS norm_hash, p.cluster, p.wrapper,
-       greatest(p.elicit, coalesce(s.system_elicit, 0)) AS elicit, p.elicit_kind, p.area, p.lang,
-       s.system_key AS system
+       greatest(p.elicit, coalesce(s.system_elicit, 0), coalesce(q.earlier_elicit, 0)) AS elicit,
+       p.elicit_kind, p.area, p.lang, s.system_key AS system, q.opening_key AS opening
 FROM _events e JOIN _prompt_sig p ON e.prompt = p.prompt
 LEFT JOIN _system_sig s ON e.system_prompt = s.system_prompt
+LEFT JOIN _earlier_sig q ON e.earlier_prompts = q.earlier_prompts
 """
 
 _MODELS_SQL = "SELECT model, min(t) AS first_ts FROM _sig WHERE model IS NOT NULL GROUP BY model"
@@ -92,6 +93,7 @@ WITH k AS (
             cluster,
             wrapper,
             system,
+            opening,
             ip,
             CASE
                 WHEN ip LIKE '%:%' THEN concat_ws(':', slice(split(ip, ':'), 1, 3)) || '::/48'
@@ -127,14 +129,20 @@ FROM _acct_key GROUP BY family, key
 
 
 def state_tables(
-    spark: SparkSession, events: DataFrame, prompt_sig: DataFrame, system_sig: DataFrame
+    spark: SparkSession,
+    events: DataFrame,
+    prompt_sig: DataFrame,
+    system_sig: DataFrame,
+    earlier_sig: DataFrame,
 ) -> dict[str, DataFrame]:
     """The state tables of ``events`` (``EVENT_SCHEMA``), their prompts'
-    signals and their system instructions' (``system_signals``), as Spark
-    DataFrames named like the DuckDB tables."""
+    signals, their system instructions' (``system_signals``) and their
+    earlier user turns' (``earlier_signals``), as Spark DataFrames named like
+    the DuckDB tables."""
     events.createOrReplaceTempView("_events")
     prompt_sig.createOrReplaceTempView("_prompt_sig")
     system_sig.createOrReplaceTempView("_system_sig")
+    earlier_sig.createOrReplaceTempView("_earlier_sig")
     sig = spark.sql(_SIG_SQL).persist()
     sig.createOrReplaceTempView("_sig")
     models = spark.sql(_MODELS_SQL)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _ROWS_SQL = f"""
-SELECT {EVENT_COLUMNS_SQL}, e.system_prompt, p.text_key
+SELECT {EVENT_COLUMNS_SQL}, e.system_prompt, e.earlier_prompts, p.text_key
 FROM _events e JOIN _texts p ON e.prompt = p.prompt
 """
 

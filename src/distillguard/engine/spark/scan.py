@@ -29,7 +29,11 @@ from distillguard.engine.detect import detect
 from distillguard.engine.scan import Progress, ScanResult
 from distillguard.engine.spark._catalogue import collect_catalogue
 from distillguard.engine.spark._ingest import read_parquet_events
-from distillguard.engine.spark._prompts import prompt_signals, system_signals
+from distillguard.engine.spark._prompts import (
+    earlier_signals,
+    prompt_signals,
+    system_signals,
+)
 from distillguard.engine.spark._session import spark_session
 from distillguard.engine.spark._state import load_state, state_tables
 from distillguard.engine.state import DetectionState
@@ -75,9 +79,10 @@ def scan(
     timings["signals"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     system = system_signals(ingest.events).persist()
-    frames = state_tables(spark, ingest.events, prompts.by_text, system)
+    earlier = earlier_signals(ingest.events).persist()
+    frames = state_tables(spark, ingest.events, prompts.by_text, system, earlier)
     load_state(state, {name: df.toArrow() for name, df in frames.items()})
-    state.prompts = collect_catalogue(prompts.by_norm, frames["key_pop"], system)
+    state.prompts = collect_catalogue(prompts.by_norm, frames["key_pop"], system, earlier)
     timings["state"] = time.perf_counter() - t0
     if progress:
         progress("detect", ingest.summary.accepted)
