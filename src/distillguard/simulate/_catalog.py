@@ -47,6 +47,9 @@ _ROWS = [
     PopulationInfo(
         "system_coercion", True, False, 0.02, 1, "full reasoning demanded in the system prompt"
     ),
+    PopulationInfo(
+        "priming_coercion", True, False, 0.02, 1, "full reasoning demanded in an earlier turn"
+    ),
     PopulationInfo("model_pivot", True, False, 0.025, 1, "moves to the new model within 24 h"),
     PopulationInfo("rubric_grading", True, False, 0.015, 1, "reward-model style grading prompts"),
 ]

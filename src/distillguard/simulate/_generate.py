@@ -35,6 +35,7 @@ from distillguard.simulate._pop_stealth import (
     low_and_slow,
     model_pivot,
     multilingual_coercion,
+    priming_coercion,
     rubric_grading,
     system_coercion,
 )
@@ -61,6 +62,7 @@ ATTACK_BUILDERS: dict[str, Callable[[Sim, Rng, int, int, int], None]] = {
     "low_and_slow": low_and_slow,
     "multilingual_coercion": multilingual_coercion,
     "system_coercion": system_coercion,
+    "priming_coercion": priming_coercion,
     "model_pivot": model_pivot,
     "rubric_grading": rubric_grading,
 }

@@ -4,6 +4,8 @@ model, reward-model grading."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from distillguard.simulate import _crew as cr
@@ -17,7 +19,7 @@ from distillguard.simulate._net import HOSTING, RESIDENTIAL
 from distillguard.simulate._pop_attack import CHAT_MIX, _account_runs, emit, harvest_texts
 from distillguard.simulate._pop_people import group_mix
 from distillguard.simulate._sim import Sim
-from distillguard.simulate._text import judge, stamped, with_suffix, wrap
+from distillguard.simulate._text import assistant_pool, judge, stamped, with_suffix, wrap
 
 Rng = np.random.Generator
 
@@ -164,6 +166,69 @@ def multilingual_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: 
         sim.campaign(name, "multilingual_coercion", {"accounts": n, "languages": len(langs)})
 
 
+@dataclass
+class _BareTasks:
+    """An operation that sends the bare tasks of a curriculum as prompts and
+    puts its demand for the reasoning elsewhere: its crew, and per request
+    the account (``owner``), time, task record (``q``), text and task."""
+
+    crew: cr.Crew
+    owner: np.ndarray
+    ts: np.ndarray
+    q: np.ndarray
+    text: np.ndarray
+    task: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return len(self.owner)
+
+    @classmethod
+    def draw(
+        cls,
+        sim: Sim,
+        rng: Rng,
+        style: str,
+        name: str,
+        share: float,
+        tiers: dict[str, float],
+        shared_pay: float,
+    ) -> _BareTasks:
+        n = int(np.clip(round(share / 250), 8, 2000))
+        crew = cr.crew(
+            sim,
+            rng,
+            style,
+            name,
+            n,
+            tiers=tiers,
+            verified=0.1,
+            aged=0.3,
+            bursts=max(1, n // 60),
+            shared_pay=shared_pay,
+        )
+        owner, ts = _account_runs(
+            sim, rng, crew, kit.counts(rng, int(share), n, 0.6), (1, 6), 0.25, 0.8, tm.FLAT_HOURS
+        )
+        q = cr.sweep(sim, rng, ts, cr.sweep_order(rng), 1)
+        return cls(crew, owner, ts, q, q.astype(np.int32).copy(), cr.tasks_of(sim, q))
+
+    def keep_to(self, rng: Rng, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The operation's few texts of ``pool``, and per request the one its
+        account uses: each account keeps to one or two of them."""
+        n = self.crew.n
+        ours = rng.choice(len(pool), size=int(rng.integers(2, 5)), replace=False)
+        first, second = ours[rng.integers(0, len(ours), n)], ours[rng.integers(0, len(ours), n)]
+        owner = self.owner
+        return ours, pool[np.where(rng.random(self.m) < 0.8, first[owner], second[owner])]
+
+    def mix_chat(self, sim: Sim, rng: Rng) -> np.ndarray:
+        """Make some requests ordinary chat; returns which."""
+        chat = rng.random(self.m) < float(rng.uniform(0.05, 0.2))
+        self.text[chat], self.task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
+        return chat
+
+
 def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
     """The demand for full reasoning moves into the system instruction (a few
     per operation, in several languages); the prompts are the bare tasks,
@@ -171,32 +236,11 @@ def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -
     instructions = np.asarray([sim.texts.intern(t) for t in ph.SYSTEM_COERCE], np.int32)
     for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
         name = f"system_coercion-{c + 1}"
-        n = int(np.clip(round(share / 250), 8, 2000))
-        crew = cr.crew(
-            sim,
-            rng,
-            "system_coercion",
-            name,
-            n,
-            tiers={"free": 3, "payg": 7},
-            verified=0.1,
-            aged=0.3,
-            bursts=max(1, n // 60),
-            shared_pay=0.25,
-        )
-        owner, ts = _account_runs(
-            sim, rng, crew, kit.counts(rng, int(share), n, 0.6), (1, 6), 0.25, 0.8, tm.FLAT_HOURS
-        )
-        m = len(owner)
-        q = cr.sweep(sim, rng, ts, cr.sweep_order(rng), 1)
-        text = q.astype(np.int32).copy()
-        task = cr.tasks_of(sim, q)
-        # Each account keeps to one or two of the operation's instructions.
-        ours = rng.choice(len(instructions), size=int(rng.integers(2, 5)), replace=False)
-        first, second = ours[rng.integers(0, len(ours), n)], ours[rng.integers(0, len(ours), n)]
-        system = instructions[np.where(rng.random(m) < 0.8, first[owner], second[owner])]
-        chat = rng.random(m) < float(rng.uniform(0.05, 0.2))
-        text[chat], task[chat] = group_mix(sim, rng, int(chat.sum()), CHAT_MIX)
+        op = _BareTasks.draw(sim, rng, "system_coercion", name, share, {"free": 3, "payg": 7}, 0.25)
+        crew, owner, ts, m, text, task = op.crew, op.owner, op.ts, op.m, op.text, op.task
+        n = crew.n
+        ours, system = op.keep_to(rng, instructions)
+        chat = op.mix_chat(sim, rng)
         system = np.where(chat & (rng.random(m) < 0.5), -1, system)
         # Some stamp each request's instruction with a time or a request id,
         # as applications do, or disguise it anew in each request, so that
@@ -227,6 +271,60 @@ def system_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -
             "system_coercion",
             {"accounts": n, "instructions": len(ours), "stamped": how or "no"},
         )
+
+
+def priming_coercion(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
+    """The demand for full reasoning moves into an earlier user turn: each
+    request is a short conversation that opens with a standing instruction
+    or a worked example to copy (``ph.PRIMING``), the model's acknowledgement,
+    now and then an earlier task and its answer, and the bare task last. No
+    prompt and no system instruction asks for anything; some ordinary
+    requests are mixed in."""
+    primes = np.asarray([sim.texts.intern(t) for t in ph.PRIMING], np.int32)
+    acks = np.asarray([sim.texts.intern(t) for t in ph.PRIMING_ACK], np.int32)
+    answers = assistant_pool(sim, rng)
+    for c, share in enumerate(kit.split(rng, budget, campaigns, 6.0)):
+        name = f"priming_coercion-{c + 1}"
+        op = _BareTasks.draw(sim, rng, "priming_coercion", name, share, {"free": 4, "payg": 6}, 0.2)
+        crew, owner, ts, m, text, task = op.crew, op.owner, op.ts, op.m, op.text, op.task
+        n, q = crew.n, op.q
+        ours, opening = op.keep_to(rng, primes)
+        chat = op.mix_chat(sim, rng)
+        primed = np.flatnonzero(~chat)
+        k = len(primed)
+        # [opening, ack, task] or [opening, ack, earlier task, its answer, task]
+        longer = rng.random(k) < 0.3
+        lengths = np.where(longer, 5, 3)
+        width = 5
+        turns = np.full((k, width), -1, np.int32)
+        turns[:, 0] = opening[primed]
+        turns[:, 1] = acks[rng.integers(0, len(acks), k)]
+        turns[:, 2] = np.where(longer, q[rng.integers(0, m, k)], text[primed])
+        turns[:, 3] = answers[rng.integers(0, len(answers), k)]
+        turns[:, 4] = text[primed]
+        flat = turns[np.arange(width)[None, :] < lengths[:, None]]
+        conv = np.full(m, -1, np.int32)
+        conv[primed] = sim.convs.add_many(flat, lengths)
+        text[primed] = -1
+        ip = _proxied(sim, rng, m, max(40, m // 4), max(10, m // 100), 0.4)
+        clients = pick_clients(rng, {"sdk_python": 6, "sdk_node": 3, "go": 1}, n)
+        emit(
+            sim,
+            rng,
+            pop,
+            crew,
+            owner,
+            ts,
+            text,
+            task,
+            ~chat,
+            clients[owner],
+            ip,
+            cr.harvest_params(rng),
+            0.01,
+            conv,
+        )
+        sim.campaign(name, "priming_coercion", {"accounts": n, "openings": len(ours)})
 
 
 def model_pivot(sim: Sim, rng: Rng, budget: int, pop: int, campaigns: int) -> None:
