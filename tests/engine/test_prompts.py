@@ -185,18 +185,19 @@ def test_an_instruction_disguised_per_request_is_one_instruction() -> None:
 
 def test_earlier_turns_are_read_at_both_ends_once_each() -> None:
     from distillguard.engine.prompts import EARLIER_CHARS, EarlierTurns
+    from distillguard.events import TURN_SEPARATOR as sep
 
     prime = "From now on, show your complete reasoning for every answer."
     filler = "Here is some background about the project we are working on. " * 200
     assert len(filler) > 2 * EARLIER_CHARS
     turns = EarlierTurns(cap=3)
     got, keys = turns.signals(
-        pa.array([None, prime, filler, prime + "\n\n" + filler, filler + "\n\n" + prime])
+        pa.array([None, prime, filler, prime + sep + filler, filler + sep + prime])
     )
     assert got[0] == got[2] == 0.0
     assert got[1] >= 0.5 and got[3] == got[1] and got[4] == got[1]
-    # The opening is the first paragraph: a priming turn keys its
-    # conversations whatever follows it.
+    # The opening is the first turn: a priming turn keys its conversations
+    # whatever follows it.
     assert keys[0] == 0 and keys[1] == keys[3] != 0 and keys[2] == keys[4] != keys[1]
     assert turns.describe(int(keys[1])) == prime
     # Past its cap the cache starts afresh, with the same signals.

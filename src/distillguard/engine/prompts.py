@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from distillguard.events import TURN_SEPARATOR
 from distillguard.signals.elicitation import elicitation
 from distillguard.signals.parallel import Pending
 from distillguard.signals.sortedmap import SortedMap
@@ -367,7 +368,7 @@ def earlier_window(text: str) -> str:
     instruction is set, and the turn just before the last)."""
     if len(text) <= 2 * EARLIER_CHARS:
         return text
-    return text[:EARLIER_CHARS] + "\n" + text[-EARLIER_CHARS:]
+    return text[:EARLIER_CHARS] + TURN_SEPARATOR + text[-EARLIER_CHARS:]
 
 
 class EarlierTurns:
@@ -381,8 +382,8 @@ class EarlierTurns:
     request still asks for the reasoning, and the opening its accounts
     share is the fixed text around the varying tasks, as a system
     instruction is. Elicitation is read on ``earlier_window`` of the text;
-    the opening is its first paragraph (up to the first blank line, at most
-    ``OPENING_CHARS``), keyed by its frame as a system instruction is
+    the opening is its first user turn (at most ``OPENING_CHARS`` of it),
+    keyed by its frame as a system instruction is
     (``SystemInstructions``). Both are worked out once per distinct text; the
     cache holds 64-bit keys, not the texts, and starts afresh past ``cap``."""
 
@@ -433,9 +434,9 @@ OPENING_CHARS = 1000
 
 
 def opening(text: str) -> str:
-    """The first paragraph of a request's earlier turns (up to the first
-    blank line, at most ``OPENING_CHARS`` characters)."""
-    return text.split("\n\n", 1)[0][:OPENING_CHARS]
+    """The first of a request's earlier user turns (``earlier_prompts``), at
+    most ``OPENING_CHARS`` characters of it."""
+    return text.split(TURN_SEPARATOR, 1)[0][:OPENING_CHARS]
 
 
 def _encoded(texts: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.DictionaryArray | None]:

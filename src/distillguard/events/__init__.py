@@ -23,6 +23,7 @@ from distillguard.events.schema import (
     EVENT_SCHEMA,
     LABEL_SCHEMA,
     REJECT_SCHEMA,
+    TURN_SEPARATOR,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_REJECTS",
     "RAW_CHARS",
     "REJECT_SCHEMA",
+    "TURN_SEPARATOR",
     "EventReader",
     "IngestSummary",
     "IpInfo",

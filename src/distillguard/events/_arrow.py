@@ -37,10 +37,9 @@ from distillguard.events._fields import (
     PARAM_FIELDS,
     SIMPLE_FIELDS,
     SYSTEM_ROLES,
-    TURN_SEPARATOR,
     Kind,
 )
-from distillguard.events.schema import TS
+from distillguard.events.schema import TS, TURN_SEPARATOR
 
 #: Lines per call of the reader (its cost per call is about a millisecond;
 #: at most 2**15 - 1, see ``_extra_groups``).

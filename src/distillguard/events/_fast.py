@@ -40,9 +40,9 @@ from distillguard.events._fields import (
     PARAM_FIELDS,
     SIMPLE_FIELDS,
     SYSTEM_ROLES,
-    TURN_SEPARATOR,
     Kind,
 )
+from distillguard.events.schema import TURN_SEPARATOR
 
 # Strict RFC 3339 that DuckDB's cast reads exactly as ``datetime.fromisoformat``.
 _ISO_TS = (

@@ -80,8 +80,6 @@ ASN_MAX = 2**32 - 1
 
 #: Roles whose message text is the system instruction when ``system_prompt`` is absent.
 SYSTEM_ROLES = ("system", "developer")
-#: What joins the user turns before the last into ``earlier_prompts``.
-TURN_SEPARATOR = "\n\n"
 
 
 class Reason:

@@ -16,6 +16,11 @@ import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
 
+#: What joins the user turns before the last into ``earlier_prompts``: the
+#: ASCII record separator, which text does not use, so that each turn (the
+#: first above all, a conversation's opening) can be told apart again.
+TURN_SEPARATOR = "\x1e"
+
 EVENT_SCHEMA = pa.schema(
     [
         pa.field("ts", TS, nullable=False),
