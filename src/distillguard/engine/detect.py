@@ -24,10 +24,41 @@ class Detection:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+#: The most accounts one payment instrument and one e-mail domain make one
+#: organisation of, when the account table declares no owner.
+INFERRED_OWNER_MAX = 5
+
+# Accounts that look like one organisation though no owner is declared: a
+# handful that pay with one instrument and sign up with one e-mail domain,
+# which no other account uses (a company's production, staging and
+# development accounts). A consumer domain is shared with strangers, and an
+# operation of many accounts on one card and one domain is more than a
+# handful, so neither is taken for one.
+_OWNERS_SQL = """
+WITH a AS (
+    SELECT account_id, payment_fingerprint AS pay, lower(email_domain) AS dom FROM accounts
+    WHERE coalesce(email_domain, '') <> ''
+), d AS (
+    SELECT dom, count(*) AS n_dom FROM a GROUP BY dom
+), p AS (
+    SELECT pay, dom, count(*) AS n_pair FROM a WHERE coalesce(pay, '') <> '' GROUP BY pay, dom
+)
+SELECT a.account_id, 'inferred: ' || p.dom AS owner
+FROM a JOIN p USING (pay, dom) JOIN d USING (dom)
+WHERE p.n_pair BETWEEN 2 AND ? AND d.n_dom = p.n_pair
+"""
+
 _HARVEST_AREA_SQL = """
 SELECT account_id, sum(n) AS n FROM acct_key
 WHERE family = 'area' AND key IN ('math', 'code', 'reasoning') GROUP BY account_id
 """
+
+
+def inferred_owners(ctx: DetectionContext) -> dict[str, str]:
+    """The owner each account is taken to have though the account table
+    declares none (``_OWNERS_SQL``): a name for the organisation, per account."""
+    found = ctx.sql(_OWNERS_SQL, [INFERRED_OWNER_MAX])
+    return dict(zip(found["account_id"].to_pylist(), found["owner"].to_pylist(), strict=True))
 
 
 def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
@@ -39,9 +70,15 @@ def _usage(ctx: DetectionContext, ids: list[str]) -> dict[str, Usage]:
     expected = ctx.reasoning_expected
     could = ctx.reasoning_requests
     area = dict(zip(*ctx.sql(_HARVEST_AREA_SQL).to_pydict().values(), strict=True))
-    # Only a declared owning entity makes accounts one organisation; a shared
-    # payment instrument is evidence, not a declaration.
-    owner = feats.column("parent_entity").to_pylist()
+    # A declared owning entity makes accounts one organisation; so does, for
+    # a handful of accounts, one payment instrument with one e-mail domain of
+    # their own (``_OWNERS_SQL``). A shared payment instrument alone is
+    # evidence, not a declaration.
+    inferred = inferred_owners(ctx)
+    owner = [
+        declared if declared is not None else inferred.get(a)
+        for a, declared in zip(ids, feats.column("parent_entity").to_pylist(), strict=True)
+    ]
     return {
         a: Usage(
             int(n[i]),

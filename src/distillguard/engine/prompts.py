@@ -76,7 +76,8 @@ class PromptCache:
         self.analyze: Analyze = analyze_prompts
         #: Signals of system instructions, per distinct text.
         self.system = SystemInstructions()
-        #: Elicitation of the user turns before the last, per distinct text.
+        #: Signals of the user turns before the last (elicitation, opening),
+        #: per distinct text.
         self.earlier = EarlierTurns()
         #: prompt key (``text_keys``) -> row of the columns below
         self._row = SortedMap(np.int64)
@@ -429,7 +430,7 @@ class EarlierTurns:
         return sig.append_column("opening", pa.array(key, pa.uint64()))
 
 
-#: Characters of a conversation's opening paragraph that key it.
+#: Characters of a conversation's opening (its first user turn) that key it.
 OPENING_CHARS = 1000
 
 

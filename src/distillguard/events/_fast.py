@@ -18,9 +18,9 @@ but strict JSON does not (trailing commas, NaN/Infinity, numbers beyond the
 double range, nesting deeper than the strict parser allows), duplicate keys,
 a user field called ``extra``, timestamps outside the strict RFC 3339 form,
 content given as parts (or absent from an earlier user turn), numbers out of
-range. Rows with keys outside the known
-set (or known keys set to ``null``) come back flagged (``_unknown``) with their
-key counts, for the caller to fill ``extra`` and rule out repeated keys.
+range. Rows with keys outside the known set (or known keys set to ``null``)
+come back flagged (``_unknown``) with their key counts, for the caller to fill
+``extra`` and rule out repeated keys.
 """
 
 from __future__ import annotations

@@ -259,9 +259,10 @@ def _messages(value: Any) -> list[dict[str, Any]]:
 
 def earlier_prompts(users: list[dict[str, Any]]) -> str | None:
     """The text of the user turns before the last, joined by
-    ``TURN_SEPARATOR`` (turns without text left out; ``None`` when none is left). A request can
-    carry its demand for written-out reasoning in an earlier turn (a priming
-    turn, "from now on, show every step") and send the bare problem last."""
+    ``TURN_SEPARATOR`` (turns without text left out; ``None`` when none is
+    left). A request can carry its demand for written-out reasoning in an
+    earlier turn (a priming turn, "from now on, show every step") and send
+    the bare problem last."""
     texts = [t for t in map(message_text, users) if t]
     return TURN_SEPARATOR.join(texts) if texts else None
 
