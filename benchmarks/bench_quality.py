@@ -3,13 +3,16 @@ per population recall and harm, campaigns found, replay leakage, ROC AUC, and
 the replay/scan time ratio. Every recall is printed next to harm.
 
     python benchmarks/bench_quality.py --events 1000000
+    python benchmarks/bench_quality.py --events 1000000 --no-owners --no-replay
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
+import orjson
 from _common import corpora, dataset, events_file
 from rich.console import Console
 
@@ -28,11 +31,19 @@ def main() -> None:
     ap.add_argument("--no-replay", action="store_true")
     ap.add_argument("--step", type=float, default=15.0, help="replay step, minutes")
     ap.add_argument("--detect-every", type=float, default=None, help="replay detection, minutes")
+    ap.add_argument(
+        "--no-owners",
+        action="store_true",
+        help="drop parent_entity from the account table (a provider that records no owners)",
+    )
     args = ap.parse_args()
     console = Console()
     console.print(f"corpora: {'full (real corpora)' if corpora() else 'embedded subset'}")
     data = dataset(args.events, days=args.days, seed=args.seed)
     events, accounts = events_file(data), data / "accounts.jsonl"
+    if args.no_owners:
+        accounts = without_owners(accounts)
+        console.print("account table without owners (parent_entity dropped)")
     labels = read_labels(data / "labels.csv")
 
     t0 = time.perf_counter()
@@ -68,6 +79,18 @@ def main() -> None:
     )
     render.print_all(console, render.evaluation_tables(ev, leakage=True))
     console.print(f"replay / scan time: {replay_s / scan_s:.2f}")
+
+
+def without_owners(accounts: Path) -> Path:
+    """A copy of the account table (JSON Lines) without ``parent_entity``."""
+    out = accounts.with_name("accounts-no-owners.jsonl")
+    with accounts.open("rb") as src, out.open("wb") as dst:
+        for line in src:
+            if line.strip():
+                record = orjson.loads(line)
+                record.pop("parent_entity", None)
+                dst.write(orjson.dumps(record) + b"\n")
+    return out
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ def test_public_names():
         "MAX_REJECTS",
         "RAW_CHARS",
         "REJECT_SCHEMA",
+        "TURN_SEPARATOR",
         "EventReader",
         "IngestSummary",
         "IpInfo",
