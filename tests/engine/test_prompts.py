@@ -183,7 +183,7 @@ def test_an_instruction_disguised_per_request_is_one_instruction() -> None:
     assert len(set(key.tolist())) == 1 and score.min() >= 0.5
 
 
-def test_earlier_turns_are_read_at_both_ends_once_each() -> None:
+def test_earlier_turns_are_read_turn_by_turn_at_both_ends() -> None:
     from distillguard.engine.prompts import EARLIER_CHARS, EarlierTurns
     from distillguard.events import TURN_SEPARATOR as sep
 
@@ -196,6 +196,11 @@ def test_earlier_turns_are_read_at_both_ends_once_each() -> None:
     )
     assert got[0] == got[2] == 0.0
     assert got[1] >= 0.5 and got[3] == got[1] and got[4] == got[1]
+    # Every turn is read, the middle ones too, each on both its ends.
+    middle, long_turn = turns.signals(
+        pa.array(["Hi!" + sep + prime + sep + "Thanks.", filler + " " + prime])
+    )[0]
+    assert middle == long_turn == got[1]
     # The opening is the first turn: a priming turn keys its conversations
     # whatever follows it.
     assert keys[0] == 0 and keys[1] == keys[3] != 0 and keys[2] == keys[4] != keys[1]

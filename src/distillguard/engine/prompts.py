@@ -302,10 +302,11 @@ class SystemInstructions:
     per frame, so it is the same for every request of one instruction on
     every engine. The caches are bounded: past ``cap`` texts they start
     afresh; the first ``cap`` frames are kept (cut short) to describe their
-    keys."""
+    keys. ``elicit=False`` keys the texts only (their scores are 0)."""
 
-    def __init__(self, cap: int = 1 << 16) -> None:
+    def __init__(self, cap: int = 1 << 16, *, elicit: bool = True) -> None:
         self.cap = cap
+        self.elicit = elicit
         self._seen: dict[str, tuple[float, int]] = {}
         self._frames: dict[str, float] = {}
         self.texts: dict[int, str] = {}
@@ -334,9 +335,11 @@ class SystemInstructions:
         if fresh and len(self._frames) + len(fresh) > self.cap:
             self._frames.clear()
             fresh = list(dict.fromkeys(frames))
-        if fresh:
+        if fresh and self.elicit:
             scores, _ = elicitation([f[:_SYSTEM_CHARS] for f in fresh])
             self._frames.update(zip(fresh, scores.tolist(), strict=True))
+        elif fresh:
+            self._frames.update(dict.fromkeys(fresh, 0.0))
         keys = [k or 1 for k in text_keys(frames)]
         for text, frame, k in zip(new, frames, keys, strict=True):
             self._seen[text] = (self._frames[frame], k)
@@ -359,14 +362,14 @@ class SystemInstructions:
         return out.append_column("system", pa.array(key, pa.uint64()))
 
 
-#: Characters read for elicitation at each end of a request's earlier turns.
+#: Characters read for elicitation at each end of an earlier user turn.
 EARLIER_CHARS = 2000
 
 
 def earlier_window(text: str) -> str:
-    """What is read of a request's earlier user turns: the first and the
-    last ``EARLIER_CHARS`` characters (the opening turn, where a priming
-    instruction is set, and the turn just before the last)."""
+    """What is read of one earlier user turn: its first and last
+    ``EARLIER_CHARS`` characters (a long worked example can end with the
+    instruction to answer the same way)."""
     if len(text) <= 2 * EARLIER_CHARS:
         return text
     return text[:EARLIER_CHARS] + TURN_SEPARATOR + text[-EARLIER_CHARS:]
@@ -382,16 +385,20 @@ class EarlierTurns:
     worked example, and then send each bare problem as the last turn: the
     request still asks for the reasoning, and the opening its accounts
     share is the fixed text around the varying tasks, as a system
-    instruction is. Elicitation is read on ``earlier_window`` of the text;
-    the opening is its first user turn (at most ``OPENING_CHARS`` of it),
-    keyed by its frame as a system instruction is
-    (``SystemInstructions``). Both are worked out once per distinct text; the
-    cache holds 64-bit keys, not the texts, and starts afresh past ``cap``."""
+    instruction is. A request's earlier turns ask for reasoning as much as
+    the turn among them that asks most (each read on ``earlier_window``);
+    the opening is the first turn (at most ``OPENING_CHARS`` of it), keyed
+    by its frame as a system instruction is (``SystemInstructions``). A
+    conversation resends its turns with every request, so each turn is read
+    once and each request's text is looked up once; the caches hold 64-bit
+    keys, not the texts, and start afresh past ``cap`` entries."""
 
     def __init__(self, cap: int = 1 << 18) -> None:
         self.cap = cap
         self._seen: dict[int, tuple[float, int]] = {}
-        self.openings = SystemInstructions()
+        self._turns: dict[int, float] = {}
+        # Keys only: an opening's ask is read with the other turns.
+        self.openings = SystemInstructions(elicit=False)
 
     def signals(
         self, earlier: pa.ChunkedArray | pa.Array
@@ -408,11 +415,33 @@ class EarlierTurns:
             self._seen.clear()
             new = list(range(len(texts)))
         if new:
-            got, _ = elicitation([earlier_window(texts[i]) for i in new])
+            turns = [texts[i].split(TURN_SEPARATOR) for i in new]
+            scores = self._turn_scores(turns)
             _, opened = self.openings.signals(pa.array([opening(texts[i]) for i in new]))
-            learnt = zip(got.tolist(), opened.tolist(), strict=True)
+            learnt = zip(scores, opened.tolist(), strict=True)
             self._seen.update(zip([keys[i] for i in new], learnt, strict=True))
         return _per_event(arr, enc, [self._seen[k] for k in keys])
+
+    def _turn_scores(self, texts: list[list[str]]) -> list[float]:
+        """Per request (its turns), the elicitation of the turn that asks most."""
+        keyed = [text_keys(turns) for turns in texts]
+        fresh = {
+            k: t
+            for turns, ks in zip(texts, keyed, strict=True)
+            for k, t in zip(ks, turns, strict=True)
+            if k not in self._turns
+        }
+        if fresh and len(self._turns) + len(fresh) > self.cap:
+            self._turns.clear()
+            fresh = {
+                k: t
+                for turns, ks in zip(texts, keyed, strict=True)
+                for k, t in zip(ks, turns, strict=True)
+            }
+        if fresh:
+            got, _ = elicitation([earlier_window(t) for t in fresh.values()])
+            self._turns.update(zip(fresh, got.tolist(), strict=True))
+        return [max(self._turns[k] for k in ks) for ks in keyed]
 
     def describe(self, key: int) -> str:
         """The frame of the opening of ``key``, if kept."""
