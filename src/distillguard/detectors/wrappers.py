@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from distillguard._types import Family
 from distillguard.detectors._util import key_groups
 from distillguard.detectors.base import Detector, Finding
+from distillguard.engine.prompts import OPENING_ASKS
 from distillguard.signals.elicitation import elicitation
 
 if TYPE_CHECKING:
@@ -61,8 +62,14 @@ class SharedWrapperDetector(Detector):
             # An ordinary first turn two accounts share (a homework problem,
             # a popular question) is a shared prompt, which prompt reuse
             # reads with its own discounts; an opening is read as a template
-            # only where it asks for the reasoning itself.
-            ("opening", "open their conversations alike", ctx.prompts.earlier.describe, 0.5),
+            # only where it asks for the reasoning itself (only such are
+            # keyed; its frame is checked again here).
+            (
+                "opening",
+                "open their conversations alike",
+                ctx.prompts.earlier.describe,
+                OPENING_ASKS,
+            ),
         ):
             groups = key_groups(ctx, family, 2, cap)
             if not groups:

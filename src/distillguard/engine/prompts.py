@@ -388,7 +388,8 @@ class EarlierTurns:
     instruction is. A request's earlier turns ask for reasoning as much as
     the turn among them that asks most (each read on ``earlier_window``);
     the opening is the first turn (at most ``OPENING_CHARS`` of it), keyed
-    by its frame as a system instruction is (``SystemInstructions``). A
+    by its frame as a system instruction is (``SystemInstructions``) where
+    it asks for the reasoning itself (``OPENING_ASKS``). A
     conversation resends its turns with every request, so each turn is read
     once and each request's text is looked up once; the caches hold 64-bit
     keys, not the texts, and start afresh past ``cap`` entries."""
@@ -416,14 +417,22 @@ class EarlierTurns:
             new = list(range(len(texts)))
         if new:
             turns = [texts[i].split(TURN_SEPARATOR) for i in new]
-            scores = self._turn_scores(turns)
-            _, opened = self.openings.signals(pa.array([opening(texts[i]) for i in new]))
-            learnt = zip(scores, opened.tolist(), strict=True)
+            scores, first = self._turn_scores(turns)
+            # Only an opening that asks for the reasoning is keyed: an
+            # ordinary first question is a prompt like any other.
+            asks = [j for j, f in enumerate(first) if f >= OPENING_ASKS]
+            opened = [0] * len(new)
+            if asks:
+                _, got = self.openings.signals(pa.array([opening(texts[new[j]]) for j in asks]))
+                for j, k in zip(asks, got.tolist(), strict=True):
+                    opened[j] = k
+            learnt = zip(scores, opened, strict=True)
             self._seen.update(zip([keys[i] for i in new], learnt, strict=True))
         return _per_event(arr, enc, [self._seen[k] for k in keys])
 
-    def _turn_scores(self, texts: list[list[str]]) -> list[float]:
-        """Per request (its turns), the elicitation of the turn that asks most."""
+    def _turn_scores(self, texts: list[list[str]]) -> tuple[list[float], list[float]]:
+        """Per request (its turns), the elicitation of the turn that asks
+        most, and of its first turn."""
         keyed = [text_keys(turns) for turns in texts]
         fresh = {
             k: t
@@ -441,7 +450,8 @@ class EarlierTurns:
         if fresh:
             got, _ = elicitation([earlier_window(t) for t in fresh.values()])
             self._turns.update(zip(fresh, got.tolist(), strict=True))
-        return [max(self._turns[k] for k in ks) for ks in keyed]
+        best = [max(self._turns[k] for k in ks) for ks in keyed]
+        return best, [self._turns[ks[0]] for ks in keyed]
 
     def describe(self, key: int) -> str:
         """The frame of the opening of ``key``, if kept."""
@@ -459,6 +469,8 @@ class EarlierTurns:
         return sig.append_column("opening", pa.array(key, pa.uint64()))
 
 
+#: The elicitation score from which a conversation's opening is keyed.
+OPENING_ASKS = 0.5
 #: Characters of a conversation's opening (its first user turn) that key it.
 OPENING_CHARS = 1000
 

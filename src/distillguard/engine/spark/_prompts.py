@@ -150,12 +150,11 @@ def _analyse_earlier(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBat
     for batch in batches:
         if batch.num_rows:
             score, key = EarlierTurns().signals(batch.column("earlier_prompts"))
+            # Key 0: an opening that asks for nothing is not keyed (null).
+            none = pa.array(key == 0)
+            opening = pc.if_else(none, pa.nulls(len(key), pa.string()), unsigned_text(key))
             yield pa.RecordBatch.from_arrays(
-                [
-                    batch.column("earlier_prompts"),
-                    pa.array(score, pa.float32()),
-                    unsigned_text(key),
-                ],
+                [batch.column("earlier_prompts"), pa.array(score, pa.float32()), opening],
                 schema=_EARLIER,
             )
 
