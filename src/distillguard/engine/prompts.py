@@ -17,7 +17,8 @@ are still assigned batch by batch, in order, with the same result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,8 @@ _SAMPLE_CAP = 200_000
 #: Characters of a system instruction read for elicitation, and kept to describe it.
 _SYSTEM_CHARS = 4000
 SYSTEM_SAMPLE = 500
+
+_K = TypeVar("_K")
 
 #: Prompt texts to ``SIGNAL_SCHEMA`` rows, row for row.
 Analyze = Callable[[list[str]], pa.Table]
@@ -320,10 +323,7 @@ class SystemInstructions:
         if enc is None:
             return _per_event(arr, enc, [])
         texts: list[str] = enc.dictionary.to_pylist()
-        new = [t for t in texts if t not in self._seen]
-        if new and len(self._seen) + len(new) > self.cap:
-            self._seen.clear()
-            new = texts
+        new = [texts[i] for i in _unseen(self._seen, texts, self.cap)]
         if new:
             self._learn(new)
         return _per_event(arr, enc, [self._seen[t] for t in texts])
@@ -331,10 +331,8 @@ class SystemInstructions:
     def _learn(self, new: list[str]) -> None:
         """Score and key the instructions ``new`` (texts not seen yet)."""
         frames = instruction_frames(new)
-        fresh = [f for f in dict.fromkeys(frames) if f not in self._frames]
-        if fresh and len(self._frames) + len(fresh) > self.cap:
-            self._frames.clear()
-            fresh = list(dict.fromkeys(frames))
+        distinct = list(dict.fromkeys(frames))
+        fresh = [distinct[i] for i in _unseen(self._frames, distinct, self.cap)]
         if fresh and self.elicit:
             scores, _ = elicitation([f[:_SYSTEM_CHARS] for f in fresh])
             self._frames.update(zip(fresh, scores.tolist(), strict=True))
@@ -355,11 +353,7 @@ class SystemInstructions:
         folded in: a request asks for written-out reasoning whether its prompt
         or its instruction asks for it (``elicit`` is the larger of the two),
         and the instruction's key is a column of its own (``system``)."""
-        elicit, key = self.signals(system)
-        prompt = sig.column("elicit").to_numpy()
-        at = sig.schema.get_field_index("elicit")
-        out = sig.set_column(at, "elicit", pa.array(np.maximum(prompt, elicit), pa.float32()))
-        return out.append_column("system", pa.array(key, pa.uint64()))
+        return _fold(sig, *self.signals(system), "system")
 
 
 #: Characters read for elicitation at each end of an earlier user turn.
@@ -411,10 +405,7 @@ class EarlierTurns:
             return _per_event(arr, enc, [])
         texts: list[str] = enc.dictionary.to_pylist()
         keys = text_keys(texts)
-        new = [i for i, k in enumerate(keys) if k not in self._seen]
-        if new and len(self._seen) + len(new) > self.cap:
-            self._seen.clear()
-            new = list(range(len(texts)))
+        new = _unseen(self._seen, keys, self.cap)
         if new:
             turns = [texts[i].split(TURN_SEPARATOR) for i in new]
             scores, first = self._turn_scores(turns)
@@ -434,21 +425,15 @@ class EarlierTurns:
         """Per request (its turns), the elicitation of the turn that asks
         most, and of its first turn."""
         keyed = [text_keys(turns) for turns in texts]
-        fresh = {
+        every = {
             k: t
             for turns, ks in zip(texts, keyed, strict=True)
             for k, t in zip(ks, turns, strict=True)
-            if k not in self._turns
         }
-        if fresh and len(self._turns) + len(fresh) > self.cap:
-            self._turns.clear()
-            fresh = {
-                k: t
-                for turns, ks in zip(texts, keyed, strict=True)
-                for k, t in zip(ks, turns, strict=True)
-            }
+        distinct = list(every)
+        fresh = [distinct[i] for i in _unseen(self._turns, distinct, self.cap)]
         if fresh:
-            got, _ = elicitation([earlier_window(t) for t in fresh.values()])
+            got, _ = elicitation([earlier_window(every[k]) for k in fresh])
             self._turns.update(zip(fresh, got.tolist(), strict=True))
         best = [max(self._turns[k] for k in ks) for ks in keyed]
         return best, [self._turns[ks[0]] for ks in keyed]
@@ -461,12 +446,7 @@ class EarlierTurns:
         """The per-event signals ``sig`` with the earlier turns' elicitation
         folded into ``elicit`` (the larger of the two) and the key of their
         opening as a column of its own (``opening``)."""
-        score, key = self.signals(earlier)
-        if score.any():
-            at = sig.schema.get_field_index("elicit")
-            elicit = np.maximum(sig.column("elicit").to_numpy(), score)
-            sig = sig.set_column(at, "elicit", pa.array(elicit, pa.float32()))
-        return sig.append_column("opening", pa.array(key, pa.uint64()))
+        return _fold(sig, *self.signals(earlier), "opening")
 
 
 #: The elicitation score from which a conversation's opening is keyed.
@@ -479,6 +459,28 @@ def opening(text: str) -> str:
     """The first of a request's earlier user turns (``earlier_prompts``), at
     most ``OPENING_CHARS`` characters of it."""
     return text.split(TURN_SEPARATOR, 1)[0][:OPENING_CHARS]
+
+
+def _unseen(cache: MutableMapping[_K, Any], keys: Sequence[_K], cap: int) -> list[int]:
+    """The positions of ``keys`` (distinct) that ``cache`` does not hold. A
+    cache that would grow past ``cap`` is cleared first, and then every key is
+    new: the caches of texts seen are bounded by starting afresh."""
+    new = [i for i, k in enumerate(keys) if k not in cache]
+    if new and len(cache) + len(new) > cap:
+        cache.clear()
+        new = list(range(len(keys)))
+    return new
+
+
+def _fold(
+    sig: pa.Table, elicit: npt.NDArray[np.float32], key: npt.NDArray[np.uint64], name: str
+) -> pa.Table:
+    """The per-event signals ``sig`` with ``elicit`` folded into its own
+    (the larger of the two) and ``key`` as a column ``name``."""
+    at = sig.schema.get_field_index("elicit")
+    merged = np.maximum(sig.column("elicit").to_numpy(), elicit)
+    out = sig.set_column(at, "elicit", pa.array(merged, pa.float32()))
+    return out.append_column(name, pa.array(key, pa.uint64()))
 
 
 def _encoded(texts: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.DictionaryArray | None]:

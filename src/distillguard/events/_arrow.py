@@ -707,11 +707,7 @@ def _messages(table: pa.Table, ok: np.ndarray) -> tuple[np.ndarray, pa.Array, pa
     def pick(mask: np.ndarray, last: bool) -> pa.Array:
         idx = np.flatnonzero(mask)
         owner = parents[idx]
-        edge = np.ones(len(idx), dtype=bool)
-        if last:
-            edge[:-1] = owner[1:] != owner[:-1]
-        else:
-            edge[1:] = owner[1:] != owner[:-1]
+        edge = _edge(owner, last)
         index = np.full(n, -1, dtype=np.int64)
         index[owner[edge]] = idx[edge]
         picked = content.take(pa.array(index, mask=index < 0))
@@ -732,17 +728,25 @@ def _earlier(content: pa.Array, parents: np.ndarray, is_user: np.ndarray, n: int
     """Per row, the contents of its user messages before the last that have
     text, joined by ``TURN_SEPARATOR`` (null where there are none)."""
     idx = np.flatnonzero(is_user)
-    owner = parents[idx]
-    last = np.ones(len(idx), dtype=bool)
-    last[:-1] = owner[1:] != owner[:-1]
     text = _np_bool(pc.greater(pc.utf8_length(content), 0))
-    idx = idx[~last & text[idx]]
+    idx = idx[~_edge(parents[idx], last=True) & text[idx]]
     if not len(idx):
         return pa.nulls(n, pa.string())
     counts = np.bincount(parents[idx], minlength=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, content.take(idx)), TURN_SEPARATOR)
     return _choose(counts > 0, joined, pa.nulls(n, pa.string()))
+
+
+def _edge(owner: np.ndarray, last: bool) -> np.ndarray:
+    """Per element of rows ``owner`` (in row order), whether it is its row's
+    last element (``last``) or its first."""
+    edge = np.ones(len(owner), dtype=bool)
+    if last:
+        edge[:-1] = owner[1:] != owner[:-1]
+    else:
+        edge[1:] = owner[1:] != owner[:-1]
+    return edge
 
 
 def _choose(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
