@@ -85,6 +85,8 @@ LEIDEN_ITERATIONS = 2
 #: order, which keeps it connected at linear cost.
 DENSE_GROUP = 40
 RING_DEGREE = 8
+#: Edges handed to igraph at a time when the account graph is built.
+GRAPH_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,17 +245,19 @@ def _campaigns(
     sizes = np.array(group_sizes, dtype=np.int64)
     flat = np.array(arranged, dtype=np.int64)
     scores = np.array([groups[k].score for k in linked], dtype=np.float64)
-    edges, weights = _pair_weights(flat, sizes, scores, len(names))
-    graph = ig.Graph(n=len(names), edges=edges, directed=False)
-    graph.es["weight"] = weights
+    graph = _graph(len(names), *_pair_weights(flat, sizes, scores, len(names)))
     random.seed(0)
-    parts = graph.community_leiden(
+    clustering = graph.community_leiden(
         objective_function="modularity", weights="weight", n_iterations=LEIDEN_ITERATIONS
     )
+    # The communities only: the graph is let go before they are scored.
+    parts: list[list[int]] = list(clustering)
+    membership = clustering.membership
+    del graph, clustering
     # The groups touching each community at two members or more, in order,
     # with their members inside it: the memberships sorted by (community,
     # group) once, instead of intersecting every group with every community.
-    community = np.asarray(parts.membership, dtype=np.int64)[flat]
+    community = np.asarray(membership, dtype=np.int64)[flat]
     keys = community * len(groups) + np.repeat(np.array(linked, np.int64), sizes)
     order = np.argsort(keys, kind="stable")
     touch, start, times = np.unique(keys[order], return_index=True, return_counts=True)
@@ -264,10 +268,10 @@ def _campaigns(
     inside_ids = flat[order].tolist()
     starts, ends = start.tolist(), (start + times).tolist()
     out = []
-    for part, members in enumerate(parts):
-        if len(members) < 2:
+    for part, part_ids in enumerate(parts):
+        if len(part_ids) < 2:
             continue
-        accs = sorted(map(names.__getitem__, members))
+        accs = sorted(map(names.__getitem__, part_ids))
         ties = [
             (groups[touched[j]], set(map(names.__getitem__, inside_ids[starts[j] : ends[j]])))
             for j in range(bounds[part], bounds[part + 1])
@@ -303,9 +307,26 @@ def _every_pair(n: int) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
+def _graph(n: int, pairs: np.ndarray, weights: np.ndarray) -> ig.Graph:
+    """The weighted account graph of ``n`` accounts and the ``pairs`` (2, m)
+    that tie them. igraph reads the edges as tuples of ints; they are made
+    ``GRAPH_CHUNK`` at a time as it reads them, since the whole list at once
+    would cost about 120 bytes an edge (some 500 MB for the 4 million edges
+    of a 5M-event scan), and it is as fast."""
+
+    def edges() -> Iterator[tuple[int, int]]:
+        for at in range(0, pairs.shape[1], GRAPH_CHUNK):
+            part = pairs[:, at : at + GRAPH_CHUNK].tolist()
+            yield from zip(part[0], part[1], strict=True)
+
+    graph = ig.Graph(n=n, edges=edges(), directed=False)
+    graph.es["weight"] = weights.tolist()
+    return graph
+
+
 def _pair_weights(
     flat: np.ndarray, sizes: np.ndarray, scores: np.ndarray, n: int
-) -> tuple[list[tuple[int, int]], list[float]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The account graph of the groups (``flat`` holds their arranged member
     ids one group after another): each pair of accounts a group ties, in the
     order the pairs first appear, and its weight. A group gives each of its
@@ -333,9 +354,7 @@ def _pair_weights(
     rank = (np.cumsum(first_seen) - 1)[seen]
     summed = np.bincount(rank[which], weights=weights, minlength=len(seen))
     pairs = keys[first_seen]
-    # Tuples of ints: what igraph reads, and what the garbage collector soon
-    # stops tracking (lists it would walk on every full collection).
-    return list(zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True)), summed.tolist()
+    return np.stack([pairs // n, pairs % n]), summed
 
 
 def _campaign(
