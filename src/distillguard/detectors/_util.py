@@ -44,8 +44,10 @@ def robust_z(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 
 
 def squash(x: np.ndarray | float, at: float, width: float) -> np.ndarray:
-    """Logistic map: 0.5 at ``at``, rising over about ``width``."""
-    return np.asarray(1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) - at) / width)))
+    """Logistic map: 0.5 at ``at``, rising over about ``width``. Far below
+    ``at`` the exponential overflows to infinity, which maps to exactly 0."""
+    with np.errstate(over="ignore"):
+        return np.asarray(1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) - at) / width)))
 
 
 def ratio_text(value: float, base: float) -> str:
