@@ -3,6 +3,9 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import numpy as np
+import pytest
+
 from distillguard._types import Family
 from distillguard.detectors.base import Finding
 from distillguard.scoring import fuse
@@ -550,3 +553,15 @@ def test_campaign_figures_do_not_depend_on_the_hash_seed() -> None:
         for seed in range(8)
     }
     assert len(out) == 1, out
+
+
+def test_the_account_graph_streams_its_edges_in_order_across_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pairs = np.array([[0, 0, 1, 2, 3, 4, 5], [1, 2, 2, 3, 4, 5, 6]])
+    weights = np.array([0.5, 1.0, 0.25, 2.0, 0.75, 1.5, 0.125])
+    monkeypatch.setattr(fuse, "GRAPH_CHUNK", 3)
+    graph = fuse._graph(8, pairs, weights)
+    assert graph.vcount() == 8
+    assert graph.get_edgelist() == list(zip(pairs[0].tolist(), pairs[1].tolist(), strict=True))
+    assert graph.es["weight"] == weights.tolist()
