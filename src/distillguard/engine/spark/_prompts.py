@@ -147,9 +147,12 @@ def earlier_signals(events: DataFrame) -> DataFrame:
 
 
 def _analyse_earlier(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    # One reader per partition: the texts are distinct, but their turns (a
+    # conversation resends them all) and openings repeat from batch to batch.
+    turns = EarlierTurns()
     for batch in batches:
         if batch.num_rows:
-            score, key = EarlierTurns().signals(batch.column("earlier_prompts"))
+            score, key = turns.signals(batch.column("earlier_prompts"))
             # Key 0: an opening that asks for nothing is not keyed (null).
             none = pa.array(key == 0)
             opening = pc.if_else(none, pa.nulls(len(key), pa.string()), unsigned_text(key))
@@ -160,9 +163,11 @@ def _analyse_earlier(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBat
 
 
 def _analyse_system(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    # One reader per partition: distinct instructions share frames.
+    system = SystemInstructions()
     for batch in batches:
         if batch.num_rows:
-            score, key = SystemInstructions().signals(batch.column("system_prompt"))
+            score, key = system.signals(batch.column("system_prompt"))
             yield pa.RecordBatch.from_arrays(
                 [batch.column("system_prompt"), pa.array(score, pa.float32()), unsigned_text(key)],
                 schema=_SYSTEM,
